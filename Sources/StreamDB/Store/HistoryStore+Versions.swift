@@ -1,0 +1,199 @@
+import Foundation
+import GRDB
+
+/// What recording one served stream did to the history.
+public struct RecordResult: Sendable, Equatable {
+    public enum Change: Sendable, Equatable {
+        /// A job_uid never seen before: version 1.
+        case new
+        /// A known stream whose content changed: a new version.
+        case changed
+        /// Same content as the current version: no version, no status row.
+        case unchanged
+    }
+
+    public let change: Change
+    /// The stream had been gone and is served again.
+    public let back: Bool
+    /// The stream's current version after recording.
+    public let version: Int64
+}
+
+/// Where a version gets written. Every function here runs inside the caller's transaction, so a
+/// stream's version, documents, regions, areas, status row and streams row land together or not
+/// at all.
+extension HistoryStore {
+    /// Records one served stream: a new version when its content differs from the current one,
+    /// otherwise only "seen" (and the latest `updated_at`).
+    static func record(
+        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, in db: Database
+    ) throws -> RecordResult {
+        let current = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT current_version, current_content_hash, status, gone_at, last_seen_at
+                FROM streams WHERE job_uid = ?
+                """),
+            arguments: [snapshot.jobUID])
+        let wasGone = current.map { $0["gone_at"] as String? != nil } ?? false
+        let previousStatus: DatabaseValue = current?["status"] ?? .null
+
+        if let current, current["current_content_hash"] as String == snapshot.contentHash {
+            let version: Int64 = current["current_version"]
+            try db.cachedStatement(sql: """
+                UPDATE streams
+                SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL
+                WHERE job_uid = ?
+                """).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.jobUID])
+            if wasGone {
+                try insertStatusEvent(
+                    "back", snapshot: snapshot, previous: .null, version: version,
+                    lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
+            }
+            return RecordResult(change: .unchanged, back: wasGone, version: version)
+        }
+
+        let version = (current?["current_version"] as Int64? ?? 0) + 1
+        let restID = try storeDocument(snapshot.rest, in: db) { id in
+            for (position, region) in snapshot.regions.enumerated() {
+                try db.cachedStatement(sql: """
+                    INSERT INTO regions (id, title, first_seen_at) VALUES (?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET title = excluded.title
+                    """).execute(arguments: [region.id, region.title, observedAt])
+                try db.cachedStatement(sql: "INSERT INTO document_regions (document_id, position, region_id) VALUES (?, ?, ?)")
+                    .execute(arguments: [id, position, region.id])
+            }
+        }
+        let platformID = try snapshot.platformConfig.map { config in
+            try storeDocument(config, in: db) { id in
+                for area in snapshot.areas {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO config_areas (document_id, position, area_id, shape, point_count)
+                        VALUES (?, ?, ?, ?, ?)
+                        """).execute(arguments: [id, area.position, area.areaID, area.shape, area.pointCount])
+                }
+                for fence in snapshot.fences {
+                    try db.cachedStatement(sql: """
+                        INSERT INTO config_fences (document_id, position, fence_id, fence) VALUES (?, ?, ?, ?)
+                        """).execute(arguments: [id, fence.position, fence.fenceID, fence.json])
+                }
+            }
+        }
+        let binaryID = try snapshot.binaryConfig.map { try storeDocument($0, in: db) { _ in } }
+
+        let fields = snapshot.fields
+        let status = databaseValue(snapshot.status)
+        if current == nil {
+            try db.cachedStatement(sql: """
+                INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
+                    stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
+                    last_seen_run_id, gone_at, current_version, current_content_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                """).execute(arguments: [
+                    snapshot.jobUID, fields.id, status, fields.streamUID, fields.cameraGroupUID,
+                    fields.caseType, fields.streamCaseType, fields.ovmsClient, fields.createdAt,
+                    snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
+                ])
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
+                    stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
+                    last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
+                    current_content_hash = ?
+                WHERE job_uid = ?
+                """).execute(arguments: [
+                    fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
+                    fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
+                    observedAt, runID, version, snapshot.contentHash, snapshot.jobUID,
+                ])
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO snapshots (job_uid, version, observed_at, sync_run_id, content_hash, status,
+                server_updated_at, rest_id, platform_config_id, binary_config_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                snapshot.jobUID, version, observedAt, runID, snapshot.contentHash, status,
+                snapshot.serverUpdatedAt, restID, platformID, binaryID,
+            ])
+
+        let lastSeenAt: String? = current?["last_seen_at"]
+        if current == nil {
+            try insertStatusEvent("first_seen", snapshot: snapshot, previous: .null, version: version,
+                                  lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
+        } else if wasGone {
+            try insertStatusEvent("back", snapshot: snapshot, previous: .null, version: version,
+                                  lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
+        } else if previousStatus != status {
+            try insertStatusEvent("changed", snapshot: snapshot, previous: previousStatus, version: version,
+                                  lastSeenAt: lastSeenAt, observedAt: observedAt, runID: runID, in: db)
+        }
+        for note in snapshot.notes {
+            try recordError(runID: runID, jobUID: snapshot.jobUID, kind: note.kind, httpStatus: nil, url: nil,
+                            attempts: nil, message: "version \(version): \(note.message)", in: db)
+        }
+        return RecordResult(change: current == nil ? .new : .changed, back: wasGone, version: version)
+    }
+
+    /// Records that a stream answered 404: `gone_at` and a 'gone' status row, once. Returns false
+    /// when the stream is unknown or already gone.
+    static func markGone(jobUID: String, observedAt: String, runID: Int64, in db: Database) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: "SELECT status, gone_at FROM streams WHERE job_uid = ?", arguments: [jobUID]),
+              row["gone_at"] as String? == nil
+        else { return false }
+        try db.execute(sql: "UPDATE streams SET gone_at = ? WHERE job_uid = ?", arguments: [observedAt, jobUID])
+        try db.execute(sql: """
+            INSERT INTO status_history (job_uid, event, status, previous_status, observed_at,
+                server_updated_at, changed_at, changed_at_source, sync_run_id, version)
+            VALUES (?, 'gone', NULL, ?, ?, NULL, ?, 'sync', ?, NULL)
+            """, arguments: [jobUID, row["status"] as DatabaseValue, observedAt, observedAt, runID])
+        return true
+    }
+
+    /// Inserts a document unless one with the same hash is stored; returns its id. `whenNew` runs
+    /// once, for a document stored for the first time, to add the rows derived from it.
+    private static func storeDocument(
+        _ document: StreamSnapshot.Document, in db: Database, whenNew: (Int64) throws -> Void
+    ) throws -> Int64 {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM documents WHERE sha256 = ?"),
+                                       arguments: [document.sha256]) {
+            return id
+        }
+        try db.cachedStatement(sql: "INSERT INTO documents (sha256, json, raw, parse_error) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [document.sha256, document.json, document.raw, document.parseError])
+        let id = db.lastInsertedRowID
+        try whenNew(id)
+        return id
+    }
+
+    private static func insertStatusEvent(
+        _ event: String, snapshot: StreamSnapshot, previous: DatabaseValue, version: Int64,
+        lastSeenAt: String?, observedAt: String, runID: Int64, in db: Database
+    ) throws {
+        // The server moves updated_at with every change of the row. When it falls after the last
+        // sync that saw the old state and not after this one, it dates this change better than
+        // the sync does.
+        var changedAt = observedAt
+        var source = "sync"
+        if let serverTime = snapshot.serverUpdatedAt.flatMap(Timestamp.parse),
+           let observed = Timestamp.parse(observedAt), serverTime <= observed,
+           event != "back",
+           lastSeenAt.flatMap(Timestamp.parse).map({ serverTime > $0 }) ?? true {
+            changedAt = Timestamp.format(serverTime)
+            source = "server"
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO status_history (job_uid, event, status, previous_status, observed_at,
+                server_updated_at, changed_at, changed_at_source, sync_run_id, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                snapshot.jobUID, event, databaseValue(snapshot.status), previous, observedAt,
+                snapshot.serverUpdatedAt, changedAt, source, runID, version,
+            ])
+    }
+
+    static func databaseValue(_ status: StreamSnapshot.StatusValue) -> DatabaseValue {
+        switch status {
+        case .int(let i): return i.databaseValue
+        case .text(let s): return s.databaseValue
+        }
+    }
+}

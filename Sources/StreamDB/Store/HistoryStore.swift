@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+
+/// The SQLite history file: opening, migrating, and the one writer that serialises all writes.
+///
+/// Writes go through ``write(_:)`` (one transaction per call); the pieces that record streams,
+/// versions and runs are in `HistoryStore+Versions.swift` and `HistoryStore+Runs.swift`.
+public final class HistoryStore: Sendable {
+    public let path: String
+    let database: any DatabaseWriter
+
+    private init(path: String, database: any DatabaseWriter) {
+        self.path = path
+        self.database = database
+    }
+
+    /// Opens the database for syncing: creates it (mode 0600: it maps the operator's
+    /// infrastructure) when missing, and applies the migrations this binary carries.
+    ///
+    /// - Throws: ``StoreError`` when the file is not a database, or its schema is newer than this
+    ///   binary knows (the file is then left untouched).
+    public static func openForWriting(path: String) throws -> HistoryStore {
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd < 0 && errno != EEXIST {
+                throw StoreError(.readOnly, "cannot create the database \(path): \(String(cString: strerror(errno))).")
+            }
+            if fd >= 0 { close(fd) }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = "streamdb"
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        do {
+            let migrator = Self.migrator
+            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                let known = Set(migrator.migrations)
+                let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+                let unknown = applied.subtracting(known).sorted().joined(separator: ", ")
+                throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to this \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
+            }
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        return HistoryStore(path: path, database: pool)
+    }
+
+    /// Opens an existing database for reading only: never created, migrated or written.
+    public static func openReadOnly(path: String) throws -> HistoryStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.missing, "no database at \(path): run `streamdb sync` first, or point --db / $STREAMDB_DB at one.")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let migrator = Self.migrator
+            let (applied, superseded) = try queue.read { db in
+                (try migrator.appliedIdentifiers(db), try migrator.hasBeenSuperseded(db))
+            }
+            if superseded {
+                throw StoreError(.newerSchema, "\(path) was written by a newer streamdb; use a newer streamdb to read it.")
+            }
+            if applied.isEmpty {
+                throw StoreError(.neverSynced, "\(path) has never been synced: run `streamdb sync` first.")
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        return HistoryStore(path: path, database: queue)
+    }
+
+    /// The migrations in `migrations/*.sql`, compiled into the binary, applied in name order,
+    /// each once and in its own transaction.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in EmbeddedMigrations.all {
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    /// Runs `body` in one write transaction (rolled back when it throws).
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Runs `body` on a consistent snapshot of the database.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Synchronous read, for short command-line queries.
+    public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Turns SQLite failures about the file itself into a ``StoreError`` with a plain sentence;
+    /// other errors pass through unchanged.
+    static func translate(_ error: any Error, path: String) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return StoreError(.notADatabase, "\(path) is not a streamdb database, or it is corrupted (SQLite: \(error.message ?? "\(error.resultCode)")).")
+        case .SQLITE_FULL:
+            return StoreError(.full, "the disk holding \(path) is full; nothing of the current step was written.")
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            return StoreError(.readOnly, "cannot write \(path) or its directory (SQLite: \(error.message ?? "\(error.resultCode)")).")
+        default:
+            return error
+        }
+    }
+}
+
+/// One migration compiled into the binary from `migrations/NAME.sql`.
+struct EmbeddedMigration: Sendable {
+    let name: String
+    let sql: String
+}

@@ -1,0 +1,409 @@
+import Foundation
+import GRDB
+import Logging
+
+/// What to sync in one run.
+public struct SyncOptions: Sendable {
+    /// job_uids named by the user (`--job-uid`, `--jobs-file`); checked to be UUIDs.
+    public var jobUIDs: [String] = []
+    /// Use the list route (off with `--no-list`).
+    public var useList = true
+    /// Detail requests in flight at once.
+    public var concurrency = 8
+
+    public init() {}
+}
+
+/// How a run ended, as stored in `sync_runs.outcome` and mapped to the exit status.
+public enum SyncOutcome: String, Sendable {
+    /// Everything fetched and stored.
+    case ok
+    /// Some streams or pages failed (see `sync_errors`); the rest was stored.
+    case partial
+    /// Nothing could be synced: unreachable, credentials refused, nothing to sync.
+    case failed
+}
+
+/// Progress of a run, for the progress bar.
+public struct SyncProgress: Sendable {
+    public var done: Int
+    /// Streams expected, when known (the list route's `count`, or the number of detail requests).
+    public var total: Int?
+    public var phase: String
+}
+
+/// The result of one run, with the one-line summary the CLI prints.
+public struct SyncReport: Sendable {
+    public let runID: Int64
+    public let outcome: SyncOutcome
+    public let listing: String
+    public let counts: SyncCounts
+    public let elapsed: Double
+    /// Why the run failed, or a warning worth a line; nil when there is nothing to say.
+    public let message: String?
+
+    public var summary: String {
+        let c = counts
+        return "sync \(outcome.rawValue): \(c.seen) seen, \(c.new) new, \(c.changed) changed, "
+            + "\(c.unchanged) unchanged, \(c.gone) gone, \(c.back) back, \(c.errors) errors in "
+            + String(format: "%.2f s", elapsed) + " (run \(runID))"
+    }
+}
+
+/// One `streamdb sync`: fetches the streams (list route, named uids, known uids), normalises each,
+/// and records it in the history store; failures go to `sync_errors` and the run goes on.
+///
+/// The caller holds the database's ``SyncLock``.
+public final class StreamSync: Sendable {
+    private let api: StreamsAPI
+    private let store: HistoryStore
+    private let logger: Logger
+    private let onProgress: @Sendable (SyncProgress) -> Void
+
+    /// Detail results are written in batches of this many streams, one transaction each.
+    static let batchSize = 200
+
+    public init(
+        api: StreamsAPI, store: HistoryStore, logger: Logger,
+        onProgress: @escaping @Sendable (SyncProgress) -> Void = { _ in }
+    ) {
+        self.api = api
+        self.store = store
+        self.logger = logger
+        self.onProgress = onProgress
+    }
+
+    /// Runs one sync. Returns the report also for failed runs; throws only when the database
+    /// itself cannot be written (disk full, read-only file), after which nothing half-written
+    /// remains: every write is a transaction.
+    public func run(_ options: SyncOptions) async throws -> SyncReport {
+        let started = Date()
+        let runID = try await store.beginRun(sourceURL: api.configuration.baseURL.absoluteString,
+                                             startedAt: Timestamp.format(started))
+        let state = RunState(runID: runID)
+        var listing = options.useList ? "complete" : "skipped"
+        var message: String?
+        var failed = false
+        do {
+            var detailTargets: [String] = []
+            if options.useList {
+                let result = try await syncListing(state)
+                listing = result.listing
+                detailTargets = result.needDetails
+                if result.unreachable {
+                    failed = true
+                    message = result.failureMessage
+                }
+            }
+            if !failed {
+                detailTargets += try await namedTargets(options.jobUIDs, state)
+                detailTargets += try await store.presentStreamsNotSeen(in: runID)
+                var unique = Set<String>()
+                detailTargets = detailTargets.filter { unique.insert($0).inserted }
+                if listing == "unavailable" && detailTargets.isEmpty && state.counts.seen == 0 && state.failures == 0 {
+                    failed = true
+                    message = "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
+                }
+                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), state)
+            }
+        } catch let error as APIError {
+            // Credentials refused: nothing more can succeed in this run.
+            try await store.recordError(runID: runID, jobUID: nil, kind: error.kind, httpStatus: error.httpStatus,
+                                        url: error.url, attempts: error.attempts, message: error.message)
+            failed = true
+            message = error.message
+        }
+        var counts = state.counts
+        counts.errors = try await store.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_errors WHERE sync_run_id = ?", arguments: [runID]) ?? 0
+        }
+        let outcome: SyncOutcome
+        if failed {
+            outcome = .failed
+        } else if state.failures > 0 {
+            let stored = counts.seen + counts.gone
+            outcome = stored == 0 ? .failed : .partial
+            if stored == 0 {
+                message = message ?? "nothing could be synced: every request failed (see `streamdb runs` or sync_errors)."
+            }
+        } else {
+            outcome = .ok
+        }
+        try await store.finishRun(runID, outcome: outcome.rawValue, listing: listing, counts: counts, message: message)
+        return SyncReport(runID: runID, outcome: outcome, listing: listing, counts: counts,
+                          elapsed: Date().timeIntervalSince(started), message: message)
+    }
+
+    // MARK: - Listing
+
+    private struct ListingResult {
+        var listing: String
+        var needDetails: [String] = []
+        var unreachable = false
+        var failureMessage: String?
+    }
+
+    /// Follows the list route page by page, storing each page as it arrives (one transaction a
+    /// page) while the next one is fetched.
+    private func syncListing(_ state: RunState) async throws -> ListingResult {
+        var result = ListingResult(listing: "complete")
+        var visited = Set<String>()
+        var url: String? = nil
+        var pending: Task<StreamsAPI.ListAnswer, any Error>? = Task { [api] in try await api.listPage(nil) }
+        var pageIndex = 0
+        var total: Int?
+        while let task = pending {
+            pending = nil
+            let answer: StreamsAPI.ListAnswer
+            do {
+                answer = try await task.value
+            } catch let error as APIError {
+                if case .unauthorized = error.reason { throw error }
+                state.failures += 1
+                try await store.recordError(runID: state.runID, jobUID: nil, kind: error.kind, httpStatus: error.httpStatus,
+                                            url: error.url, attempts: error.attempts,
+                                            message: "listing page \(pageIndex + 1): \(error.message)")
+                logger.error("listing page \(pageIndex + 1) failed: \(error.message)")
+                result.listing = "incomplete"
+                if pageIndex == 0, error.reason == .connection || error.reason == .timeout {
+                    result.unreachable = true
+                    result.failureMessage = "cannot reach \(api.configuration.baseURL.absoluteString): \(error.message)"
+                }
+                return result
+            }
+            switch answer {
+            case .unavailable(let status):
+                logger.info("the server has no list route (HTTP \(status)); syncing known and named streams")
+                result.listing = "unavailable"
+                return result
+            case .page(let items, let next):
+                pageIndex += 1
+                if let url { visited.insert(url) }
+                if let next {
+                    let sameOrigin = sameOriginURL(next)
+                    if visited.contains(sameOrigin) || sameOrigin == api.configuration.listURL {
+                        state.failures += 1
+                        try await store.recordError(runID: state.runID, jobUID: nil, kind: "pagination_loop", url: next,
+                                                    message: "page \(pageIndex)'s next link points back to a page already read; the listing stops there.")
+                        result.listing = "incomplete"
+                    } else {
+                        url = sameOrigin
+                        pending = Task { [api] in try await api.listPage(sameOrigin) }
+                    }
+                }
+                if total == nil, pageIndex == 1 { total = nil }
+                result.needDetails += try await storeItems(items, state)
+                onProgress(SyncProgress(done: state.counts.seen, total: total, phase: "listing"))
+            }
+        }
+        return result
+    }
+
+    /// `next` as served, but on the configured scheme, host and port: a server behind a proxy
+    /// often builds `next` with its internal name, and the token must not go anywhere else.
+    private func sameOriginURL(_ next: String) -> String {
+        guard var components = URLComponents(string: next),
+              let base = URLComponents(url: api.configuration.baseURL, resolvingAgainstBaseURL: false)
+        else { return next }
+        if components.host != base.host || components.scheme != base.scheme || components.port != base.port {
+            logger.debug("rewriting next link \(next) to the configured origin")
+            components.scheme = base.scheme
+            components.host = base.host
+            components.port = base.port
+        }
+        return components.string ?? next
+    }
+
+    /// Stores the full objects of a list page; returns the uids of items that only name a stream.
+    private func storeItems(_ items: [JSONValue], _ state: RunState) async throws -> [String] {
+        var snapshots: [Result<StreamSnapshot, SnapshotRejection>] = []
+        var needDetails: [String] = []
+        for item in items {
+            let isWhole = item["platform_json"] != nil && item["status"] != nil
+            if !isWhole, let uid = item["job_uid"]?.stringValue.flatMap(JobUID.normalized) {
+                needDetails.append(uid)
+                continue
+            }
+            do {
+                snapshots.append(.success(try StreamSnapshot(item: item)))
+            } catch let rejection as SnapshotRejection {
+                snapshots.append(.failure(rejection))
+            }
+        }
+        let observedAt = Timestamp.now()
+        let outcomes = snapshots.map { DetailOutcome.fetched($0, url: api.configuration.listURL) }
+        try await write(outcomes, observedAt: observedAt, state)
+        return needDetails
+    }
+
+    // MARK: - Details
+
+    private enum DetailOutcome: Sendable {
+        case fetched(Result<StreamSnapshot, SnapshotRejection>, url: String)
+        case notFound(String, url: String)
+        case failed(String, APIError)
+    }
+
+    /// The uids the user named, checked; a bad one is recorded and skipped.
+    private func namedTargets(_ uids: [String], _ state: RunState) async throws -> [String] {
+        var targets: [String] = []
+        for text in uids {
+            guard let uid = JobUID.normalized(text) else {
+                state.failures += 1
+                try await store.recordError(runID: state.runID, jobUID: nil, kind: "bad_uid",
+                                            message: "'\(String(text.prefix(80)))' is not a job_uid (a UUID); it was not requested.")
+                logger.error("'\(text.prefix(80))' is not a job_uid (a UUID); skipped")
+                continue
+            }
+            if try await !store.wasSeen(uid, in: state.runID) {
+                targets.append(uid)
+            }
+        }
+        return targets
+    }
+
+    /// Fetches streams by uid, `concurrency` at a time, writing results in batches.
+    private func fetchDetails(_ uids: [String], concurrency: Int, _ state: RunState) async throws {
+        guard !uids.isEmpty else { return }
+        let api = self.api
+        let total = uids.count
+        var done = 0
+        var consecutiveConnectionFailures = 0
+        try await withThrowingTaskGroup(of: DetailOutcome.self) { group in
+            var pending = uids.makeIterator()
+            func startNext() {
+                guard let uid = pending.next() else { return }
+                group.addTask {
+                    let url = api.configuration.detailURL(uid)
+                    do {
+                        switch try await api.detail(uid) {
+                        case .found(let body):
+                            do {
+                                return .fetched(.success(try StreamSnapshot(item: body, expectedJobUID: uid)), url: url)
+                            } catch let rejection as SnapshotRejection {
+                                return .fetched(.failure(rejection), url: url)
+                            }
+                        case .notFound:
+                            return .notFound(uid, url: url)
+                        }
+                    } catch let error as APIError {
+                        if case .unauthorized = error.reason { throw error }
+                        return .failed(uid, error)
+                    }
+                }
+            }
+            for _ in 0..<concurrency { startNext() }
+            var buffer: [DetailOutcome] = []
+            while let outcome = try await group.next() {
+                buffer.append(outcome)
+                done += 1
+                if case .failed(_, let error) = outcome, error.reason == .connection || error.reason == .timeout {
+                    consecutiveConnectionFailures += 1
+                } else {
+                    consecutiveConnectionFailures = 0
+                }
+                // A server that stopped answering: do not spend every remaining stream's retries.
+                if consecutiveConnectionFailures >= 2 * concurrency + 10 {
+                    group.cancelAll()
+                    try await write(buffer, observedAt: Timestamp.now(), state)
+                    state.failures += 1
+                    try await store.recordError(runID: state.runID, jobUID: nil, kind: "connection",
+                                                message: "gave up after \(consecutiveConnectionFailures) detail requests in a row failed to connect or timed out; \(total - done) streams were not requested.")
+                    return
+                }
+                startNext()
+                if buffer.count >= Self.batchSize {
+                    try await write(buffer, observedAt: Timestamp.now(), state)
+                    buffer.removeAll(keepingCapacity: true)
+                    onProgress(SyncProgress(done: done, total: total, phase: "details"))
+                }
+            }
+            try await write(buffer, observedAt: Timestamp.now(), state)
+            onProgress(SyncProgress(done: done, total: total, phase: "details"))
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Writes a batch in one transaction; each stream in its own savepoint, so one stream that
+    /// cannot be stored is recorded as an error without losing the others.
+    private func write(_ outcomes: [DetailOutcome], observedAt: String, _ state: RunState) async throws {
+        guard !outcomes.isEmpty else { return }
+        let runID = state.runID
+        let delta = try await store.write { db in
+            var delta = BatchDelta()
+            for outcome in outcomes {
+                switch outcome {
+                case .fetched(.success(let snapshot), let url):
+                    do {
+                        var result: RecordResult?
+                        try db.inSavepoint {
+                            result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
+                            return .commit
+                        }
+                        delta.add(result!)
+                    } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
+                        delta.failures += 1
+                        try HistoryStore.recordError(runID: runID, jobUID: snapshot.jobUID, kind: "storage", httpStatus: nil,
+                                                     url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
+                    }
+                case .fetched(.failure(let rejection), let url):
+                    delta.failures += 1
+                    try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
+                                                 url: url, attempts: nil, message: rejection.message, in: db)
+                case .notFound(let uid, let url):
+                    if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
+                        delta.counts.gone += 1
+                    } else if try Bool.fetchOne(db, sql: "SELECT 1 FROM streams WHERE job_uid = ?", arguments: [uid]) == nil {
+                        delta.failures += 1
+                        try HistoryStore.recordError(runID: runID, jobUID: uid, kind: "http_404", httpStatus: 404, url: url,
+                                                     attempts: 1, message: "the server has no stream with this job_uid.", in: db)
+                    }
+                case .failed(let uid, let error):
+                    delta.failures += 1
+                    try HistoryStore.recordError(runID: runID, jobUID: uid, kind: error.kind, httpStatus: error.httpStatus,
+                                                 url: error.url, attempts: error.attempts, message: error.message, in: db)
+                }
+            }
+            return delta
+        }
+        state.apply(delta)
+    }
+}
+
+/// Counts gathered while a batch is written.
+private struct BatchDelta: Sendable {
+    var counts = SyncCounts()
+    var failures = 0
+
+    mutating func add(_ result: RecordResult) {
+        counts.seen += 1
+        switch result.change {
+        case .new: counts.new += 1
+        case .changed: counts.changed += 1
+        case .unchanged: counts.unchanged += 1
+        }
+        if result.back { counts.back += 1 }
+    }
+}
+
+/// The mutable state of one run. Only the run's own task touches it (the detail children return
+/// their results to that task), which is why the unchecked conformance is safe.
+private final class RunState: @unchecked Sendable {
+    let runID: Int64
+    var counts = SyncCounts()
+    /// Streams or pages that could not be fetched or stored.
+    var failures = 0
+
+    init(runID: Int64) { self.runID = runID }
+
+    func apply(_ delta: BatchDelta) {
+        counts.seen += delta.counts.seen
+        counts.new += delta.counts.new
+        counts.changed += delta.counts.changed
+        counts.unchanged += delta.counts.unchanged
+        counts.gone += delta.counts.gone
+        counts.back += delta.counts.back
+        failures += delta.failures
+    }
+}
