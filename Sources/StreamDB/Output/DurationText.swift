@@ -1,0 +1,25 @@
+import Foundation
+
+/// Durations and times as the table format shows them.
+public enum DurationText {
+    /// `3d 4h 12m`, `4h 12m`, `12m 5s`, `5s`: the two largest units.
+    public static func format(seconds: Double) -> String {
+        var rest = Int(seconds.rounded(.down))
+        if rest < 0 { return "-" + format(seconds: -seconds) }
+        let days = rest / 86_400; rest %= 86_400
+        let hours = rest / 3600; rest %= 3600
+        let minutes = rest / 60
+        let secs = rest % 60
+        if days > 0 { return "\(days)d \(hours)h \(minutes)m" }
+        if hours > 0 { return "\(hours)h \(minutes)m" }
+        if minutes > 0 { return "\(minutes)m \(secs)s" }
+        return "\(secs)s"
+    }
+
+    /// A stored time shown to the second, in UTC: `2024-02-04 12:15:11`.
+    public static func readable(_ stored: String) -> String {
+        guard let date = Timestamp.parse(stored) else { return stored }
+        let text = Timestamp.format(date)
+        return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+
+/// `streamdb sql`: an analyst's query, run on a read-only connection.
+///
+/// The connection is opened read-only and put in `PRAGMA query_only`, so a statement that writes
+/// fails before it changes anything (https://sqlite.org/pragma.html#pragma_query_only).
+public enum ReadOnlySQL {
+    public static func run(_ sql: String, in db: Database) throws -> ResultTable {
+        try db.execute(sql: "PRAGMA query_only = 1")
+        let statement: Statement
+        do {
+            statement = try db.makeStatement(sql: sql)
+        } catch let error as DatabaseError {
+            throw QueryError("the SQL does not compile: \(error.message ?? "\(error)").")
+        }
+        guard statement.isReadonly else {
+            throw QueryError("streamdb sql only reads: this statement would write, and the database is unchanged.")
+        }
+        var table = ResultTable(columns: statement.columnNames)
+        do {
+            let cursor = try Row.fetchCursor(statement)
+            while let row = try cursor.next() {
+                table.rows.append(row.databaseValues.map { value in
+                    switch value.storage {
+                    case .null: return .null
+                    case .int64(let i): return .int(i)
+                    case .double(let d): return .double(d)
+                    case .string(let s): return .text(s)
+                    case .blob(let b): return .text("x'" + b.map { String(format: "%02x", $0) }.joined() + "'")
+                    }
+                })
+            }
+        } catch let error as DatabaseError {
+            throw QueryError("the query failed: \(error.message ?? "\(error)").")
+        }
+        return table
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import GRDB
+import Foundation
+import Logging
+import StreamDB
+import StreamSim
+
+extension Streamdb {
+    struct Demo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run streamdb against the bundled API simulator and leave the database to explore.",
+            discussion: """
+                Starts the simulator on a free loopback port, syncs it several times while its fleet \
+                changes (statuses, configs, regions, deletions), prints what was recorded, and leaves \
+                the database (default ./streamdb-demo.sqlite, replaced on each run) for the other commands.
+                """
+        )
+
+        @Option(help: ArgumentHelp("The database to write; an existing file there is replaced.", valueName: "path"))
+        var db = "streamdb-demo.sqlite"
+
+        @Option(help: "Streams in the simulated fleet.")
+        var streams = 200
+
+        @Option(help: "Sync rounds; the fleet changes between rounds.")
+        var rounds = 5
+
+        @Option(help: "Seed of the simulated fleet and its changes.")
+        var seed: UInt64 = 42
+
+        func validate() throws {
+            guard streams >= 1 && streams <= 100_000 else { throw ValidationError("--streams must be between 1 and 100000.") }
+            guard rounds >= 1 && rounds <= 100 else { throw ValidationError("--rounds must be between 1 and 100.") }
+        }
+
+        func run() async throws {
+            let logger = bootstrapLogging(level: .error)
+            for suffix in ["", "-wal", "-shm", ".lock"] {
+                try? FileManager.default.removeItem(atPath: db + suffix)
+            }
+            let fleet = Fleet(size: streams, seed: seed)
+            let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
+            print("simulator: \(streams) streams (seed \(seed)) at \(server.baseURL)")
+            print("database:  \(db)\n")
+
+            let store = try HistoryStore.openForWriting(path: db)
+            let api = try StreamsAPI(configuration: APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(server.baseURL)), logger: logger)
+            let sync = StreamSync(api: api, store: store, logger: logger)
+            for round in 1...rounds {
+                if round > 1 {
+                    let t = fleet.tick()
+                    print("  fleet changed: \(t.statusChanges) statuses, \(t.configEdits) configs, \(t.regionMoves) region moves, "
+                          + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored")
+                }
+                let report = try await sync.run(SyncOptions())
+                print("round \(round): \(report.summary)")
+            }
+            await api.shutdown()
+            await server.stop()
+
+            let labels = StatusLabels(names: Dictionary(uniqueKeysWithValues: Fleet.statusNames.map { (String($0.key), $0.value) }))
+            let busiest = try store.readNow { db in
+                try String.fetchOne(db, sql: """
+                    SELECT job_uid FROM status_history GROUP BY job_uid ORDER BY count(*) DESC, max(changed_at) DESC LIMIT 1
+                    """)
+            }
+            print("\nstreams per region (status names from the simulator's mapping):")
+            print(try store.readNow { db in try RegionReport.load(labels: labels, in: db) }.rendered(as: .table))
+            if let busiest {
+                print("the stream that changed most: streamdb history \(busiest.prefix(8)) --db \(db)")
+                let timeline = try store.readNow { db in try StatusTimeline.load(jobUID: busiest, since: nil, until: nil, in: db) }
+                print(timeline.table(labels: labels, readable: true).rendered(as: .table))
+            }
+            let versions = try store.readNow { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshots") ?? 0
+            }
+            print("""
+                \(versions) versions stored. Explore:
+                  streamdb runs --db \(db)
+                  streamdb regions --db \(db)
+                  streamdb sql --db \(db) "SELECT status, count(*) FROM current_streams GROUP BY status"
+                  sqlite3 \(db) "SELECT * FROM status_intervals LIMIT 10"
+                """)
+        }
+    }
+}

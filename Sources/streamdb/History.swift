@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import StreamDB
+
+extension Streamdb {
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one stream's status timeline, with config versions, region moves and gone/back events.",
+            discussion: "Each status runs from its change to the next (or now). time_source says whether the change time is the server's updated_at or the time a sync saw it."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Argument(help: "The stream's job_uid, or a unique start of it.")
+        var jobUID: String
+
+        @Option(help: ArgumentHelp("Only what overlaps this time or later (ISO 8601).", valueName: "time"))
+        var since: String?
+
+        @Option(help: ArgumentHelp("Only what overlaps this time or earlier (ISO 8601).", valueName: "time"))
+        var until: String?
+
+        func run() async throws {
+            let sinceTime = try since.map { try parseTime($0, option: "--since") }
+            let untilTime = try until.map { try parseTime($0, option: "--until") }
+            let store = try openForQuery(database)
+            let labels = try output.labels()
+            let timeline = try query(store) { db in
+                try StatusTimeline.load(jobUID: try StreamLookup.resolve(jobUID, in: db), since: sinceTime, until: untilTime, in: db)
+            }
+            if output.format == .table {
+                print("history of \(timeline.jobUID) (times UTC)")
+            }
+            print(timeline.table(labels: labels, readable: output.format == .table).rendered(as: output.format), terminator: "")
+        }
+    }
+}
+
+/// Reads a user's time (`2024-02-04`, `2024-02-04T12:00:00Z`) into the database's format.
+func parseTime(_ text: String, option: String) throws -> String {
+    let candidate = text.count == 10 ? text + "T00:00:00Z" : text
+    guard let date = Timestamp.parse(candidate) ?? Timestamp.parse(candidate + "Z") else {
+        throw ValidationError("\(option): '\(text)' is not a time; use ISO 8601, e.g. 2024-02-04 or 2024-02-04T12:00:00Z.")
+    }
+    return Timestamp.format(date)
+}

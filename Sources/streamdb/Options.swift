@@ -1,0 +1,49 @@
+import ArgumentParser
+import GRDB
+import Foundation
+import StreamDB
+
+/// `--db`, shared by every command.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The history database.", discussion: "Default: $STREAMDB_DB, else ./streamdb.sqlite.", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["STREAMDB_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "streamdb.sqlite"
+    }
+}
+
+/// Output options shared by the query commands.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
+    var format: OutputFormat = .table
+
+    @Option(name: .long, help: ArgumentHelp("A file of CODE=NAME lines (11=WORKING) naming status codes.", valueName: "file"))
+    var statusLabels: String?
+
+    func labels() throws -> StatusLabels {
+        try statusLabels.map { try StatusLabels(file: $0) } ?? StatusLabels()
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Opens the database read-only for a query command, turning failures into one sentence.
+func openForQuery(_ options: DatabaseOptions) throws -> HistoryStore {
+    do {
+        return try HistoryStore.openReadOnly(path: options.path)
+    } catch let error as StoreError {
+        throw fail(error.message)
+    }
+}
+
+/// Runs a read on the store, turning query and store errors into one sentence and status 2.
+func query<T>(_ store: HistoryStore, _ body: (Database) throws -> T) throws -> T {
+    do {
+        return try store.readNow(body)
+    } catch let error as QueryError {
+        throw fail(error.message)
+    } catch let error as StoreError {
+        throw fail(error.message)
+    }
+}

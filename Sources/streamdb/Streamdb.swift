@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StreamDB
+
+/// The `streamdb` command: argument parsing only; the work is in the StreamDB library.
+@main
+struct Streamdb: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamdb",
+        abstract: "A local, queryable history of a video-analytics platform's streams.",
+        discussion: """
+            `streamdb sync` (run it from cron) stores every distinct state of every stream in an SQLite \
+            file; the other commands read that history.
+
+            Exit status: 0 ok; 1 partial (some streams failed, the rest was stored); 2 failed \
+            (nothing synced, bad arguments, or a query error); 3 another sync holds the database.
+            """,
+        version: StreamDBVersion.current,
+        subcommands: [Sync.self, Demo.self, History.self, Regions.self, Runs.self, SQL.self]
+    )
+
+    /// Like ArgumentParser's `main`, but bad arguments exit with the documented status 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.failed.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// The exit statuses streamdb documents (in `--help` and the README).
+enum ExitStatus: Int32 {
+    case ok = 0
+    case partial = 1
+    case failed = 2
+    case busy = 3
+
+    var code: ExitCode { ExitCode(rawValue) }
+}
+
+/// Prints one sentence on standard error and exits with `status`.
+func fail(_ message: String, _ status: ExitStatus = .failed) -> ExitCode {
+    FileHandle.standardError.write(Data("streamdb: \(message)\n".utf8))
+    return status.code
+}
+
+/// Sets up swift-log once: plain lines on standard error at the chosen level.
+func bootstrapLogging(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    var logger = Logger(label: "streamdb")
+    logger.logLevel = level
+    return logger
+}
