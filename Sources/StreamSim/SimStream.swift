@@ -61,6 +61,11 @@ public enum SimCaseType: String, Sendable, CaseIterable {
 public struct SimArea: Sendable, Equatable {
     public var id: String
     public var shape: [[Double]]
+
+    public init(id: String, shape: [[Double]]) {
+        self.id = id
+        self.shape = shape
+    }
 }
 
 /// The pipeline config inside `platform_json`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import GRDB
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import StreamDB
 import StreamSim
 
@@ -28,6 +29,8 @@ extension Streamdb {
         @Option(help: "Seed of the simulated fleet and its changes.")
         var seed: UInt64 = 42
 
+        static let interval: TimeInterval = 15 * 60
+
         func validate() throws {
             guard streams >= 1 && streams <= 100_000 else { throw ValidationError("--streams must be between 1 and 100000.") }
             guard rounds >= 1 && rounds <= 100 else { throw ValidationError("--rounds must be between 1 and 100.") }
@@ -38,17 +41,22 @@ extension Streamdb {
             for suffix in ["", "-wal", "-shm", ".lock"] {
                 try? FileManager.default.removeItem(atPath: db + suffix)
             }
-            let fleet = Fleet(size: streams, seed: seed)
+            // The demo plays a day of cron runs in seconds: a clock that the fleet and the sync
+            // share jumps 15 minutes between rounds, ending now.
+            let clock = DemoClock(start: Date().addingTimeInterval(-Double(rounds - 1) * Self.interval))
+            let fleet = Fleet(size: streams, seed: seed, clock: { clock.now })
             let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
             print("simulator: \(streams) streams (seed \(seed)) at \(server.baseURL)")
             print("database:  \(db)\n")
 
             let store = try HistoryStore.openForWriting(path: db)
             let api = try StreamsAPI(configuration: APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(server.baseURL)), logger: logger)
-            let sync = StreamSync(api: api, store: store, logger: logger)
+            let sync = StreamSync(api: api, store: store, logger: logger, clock: { clock.now })
             for round in 1...rounds {
                 if round > 1 {
+                    clock.advance(by: Self.interval / 2)
                     let t = fleet.tick()
+                    clock.advance(by: Self.interval / 2)
                     print("  fleet changed: \(t.statusChanges) statuses, \(t.configEdits) configs, \(t.regionMoves) region moves, "
                           + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored")
                 }
@@ -83,4 +91,15 @@ extension Streamdb {
                 """)
         }
     }
+}
+
+/// The demo's clock: simulated time that moves only when told to.
+final class DemoClock: Sendable {
+    private let value: NIOLockedValueBox<Date>
+
+    init(start: Date) { value = NIOLockedValueBox(start) }
+
+    var now: Date { value.withLockedValue { $0 } }
+
+    func advance(by seconds: TimeInterval) { value.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }

@@ -122,9 +122,9 @@ extension Streamdb {
                 let store = try HistoryStore.openForWriting(path: database.path)
                 let api = try StreamsAPI(configuration: configuration, logger: logger)
                 let progress = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
-                let sync = StreamSync(api: api, store: store, logger: logger) { p in
+                let sync = StreamSync(api: api, store: store, logger: logger, onProgress: { p in
                     progress.update(done: p.done, total: p.total, label: p.phase)
-                }
+                })
                 do {
                     report = try await sync.run(options)
                 } catch {

@@ -34,7 +34,7 @@ extension HistoryStore {
 
     /// Closes a run with its outcome and counts.
     public func finishRun(
-        _ runID: Int64, outcome: String, listing: String?, counts: SyncCounts, message: String?
+        _ runID: Int64, finishedAt: String, outcome: String, listing: String?, counts: SyncCounts, message: String?
     ) async throws {
         try await write { db in
             try db.execute(sql: """
@@ -44,7 +44,7 @@ extension HistoryStore {
                     message = ?
                 WHERE id = ?
                 """, arguments: [
-                    Timestamp.now(), outcome, listing, counts.seen, counts.new, counts.changed,
+                    finishedAt, outcome, listing, counts.seen, counts.new, counts.changed,
                     counts.unchanged, counts.gone, counts.back, runID, message, runID,
                 ])
         }

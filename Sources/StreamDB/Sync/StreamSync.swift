@@ -59,14 +59,17 @@ public final class StreamSync: Sendable {
     private let store: HistoryStore
     private let logger: Logger
     private let onProgress: @Sendable (SyncProgress) -> Void
+    private let clock: @Sendable () -> Date
 
     /// Detail results are written in batches of this many streams, one transaction each.
     static let batchSize = 200
 
     public init(
         api: StreamsAPI, store: HistoryStore, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() },
         onProgress: @escaping @Sendable (SyncProgress) -> Void = { _ in }
     ) {
+        self.clock = clock
         self.api = api
         self.store = store
         self.logger = logger
@@ -77,7 +80,7 @@ public final class StreamSync: Sendable {
     /// itself cannot be written (disk full, read-only file), after which nothing half-written
     /// remains: every write is a transaction.
     public func run(_ options: SyncOptions) async throws -> SyncReport {
-        let started = Date()
+        let started = clock()
         let runID = try await store.beginRun(sourceURL: api.configuration.baseURL.absoluteString,
                                              startedAt: Timestamp.format(started))
         let state = RunState(runID: runID)
@@ -129,10 +132,13 @@ public final class StreamSync: Sendable {
         } else {
             outcome = .ok
         }
-        try await store.finishRun(runID, outcome: outcome.rawValue, listing: listing, counts: counts, message: message)
+        try await store.finishRun(runID, finishedAt: now(), outcome: outcome.rawValue, listing: listing, counts: counts, message: message)
         return SyncReport(runID: runID, outcome: outcome, listing: listing, counts: counts,
-                          elapsed: Date().timeIntervalSince(started), message: message)
+                          elapsed: clock().timeIntervalSince(started), message: message)
     }
+
+    /// The current time in the database's format, from the run's clock.
+    private func now() -> String { Timestamp.format(clock()) }
 
     // MARK: - Listing
 
@@ -230,7 +236,7 @@ public final class StreamSync: Sendable {
                 snapshots.append(.failure(rejection))
             }
         }
-        let observedAt = Timestamp.now()
+        let observedAt = now()
         let outcomes = snapshots.map { DetailOutcome.fetched($0, url: api.configuration.listURL) }
         try await write(outcomes, observedAt: observedAt, state)
         return needDetails
@@ -305,7 +311,7 @@ public final class StreamSync: Sendable {
                 // A server that stopped answering: do not spend every remaining stream's retries.
                 if consecutiveConnectionFailures >= 2 * concurrency + 10 {
                     group.cancelAll()
-                    try await write(buffer, observedAt: Timestamp.now(), state)
+                    try await write(buffer, observedAt: now(), state)
                     state.failures += 1
                     try await store.recordError(runID: state.runID, jobUID: nil, kind: "connection",
                                                 message: "gave up after \(consecutiveConnectionFailures) detail requests in a row failed to connect or timed out; \(total - done) streams were not requested.")
@@ -313,12 +319,12 @@ public final class StreamSync: Sendable {
                 }
                 startNext()
                 if buffer.count >= Self.batchSize {
-                    try await write(buffer, observedAt: Timestamp.now(), state)
+                    try await write(buffer, observedAt: now(), state)
                     buffer.removeAll(keepingCapacity: true)
                     onProgress(SyncProgress(done: done, total: total, phase: "details"))
                 }
             }
-            try await write(buffer, observedAt: Timestamp.now(), state)
+            try await write(buffer, observedAt: now(), state)
             onProgress(SyncProgress(done: done, total: total, phase: "details"))
         }
     }

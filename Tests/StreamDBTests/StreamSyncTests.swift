@@ -1,0 +1,301 @@
+import Foundation
+import GRDB
+import StreamDB
+import StreamSim
+import Testing
+
+/// `streamdb sync` against the simulator over real HTTP, into a real SQLite file.
+@Suite("Sync")
+struct StreamSyncTests {
+    @Test("A first sync stores every stream as version 1 with its regions, areas and first status")
+    func firstSync() async throws {
+        try await withHarness(streams: 30) { h in
+            let report = try await h.sync()
+            #expect(report.outcome == .ok)
+            #expect(report.listing == "complete")
+            #expect(report.counts.seen == 30)
+            #expect(report.counts.new == 30)
+            #expect(try h.count("SELECT count(*) FROM streams") == 30)
+            #expect(try h.count("SELECT count(*) FROM stream_versions WHERE version = 1 AND valid_to IS NULL") == 30)
+            #expect(try h.count("SELECT count(*) FROM status_history WHERE event = 'first_seen'") == 30)
+            #expect(try h.mirrorsFleet())
+
+            // Areas and regions per version, as served.
+            let stream = h.fleet.liveStreams[0]
+            let areas = try h.count("SELECT count(*) FROM areas WHERE job_uid = ? AND version = 1", [stream.jobUID])
+            #expect(areas == stream.config.areas.count)
+            let regions = try h.read { db in
+                try String.fetchAll(db, sql: "SELECT region_title FROM stream_regions WHERE job_uid = ? ORDER BY region_title", arguments: [stream.jobUID])
+            }
+            #expect(regions == stream.regions.map(\.title).sorted())
+
+            // The payload view gives back the object as served (config strings included).
+            let payload = try h.read { db in
+                try String.fetchOne(db, sql: "SELECT payload FROM stream_versions WHERE job_uid = ?", arguments: [stream.jobUID])
+            }
+            let served = try JSONValue.parse(stream.json)
+            let stored = try JSONValue.parse(try #require(payload))
+            #expect(stored["status"] == served["status"])
+            #expect(stored["updated_at"] == served["updated_at"])
+            #expect(try JSONValue.parse(try #require(stored["platform_json"]?.stringValue)) == JSONValue.parse(try #require(served["platform_json"]?.stringValue)))
+            #expect(stored["regions"] == served["regions"])
+
+            // The ledger.
+            let run = try h.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sync_runs")! }
+            #expect(run["outcome"] as String == "ok")
+            #expect(run["streams_new"] as Int == 30)
+            #expect(run["source_url"] as String == h.server.baseURL)
+            #expect((run["finished_at"] as String?) != nil)
+        }
+    }
+
+    @Test("A resync with nothing changed writes no version and no status row")
+    func unchangedResync() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let before = try h.historyCounts()
+            let report = try await h.sync()
+            #expect(report.outcome == .ok)
+            #expect(report.counts.unchanged == 20)
+            #expect(report.counts.changed == 0 && report.counts.new == 0)
+            #expect(try h.historyCounts() == before)
+            #expect(try h.count("SELECT count(*) FROM sync_runs") == 2)
+        }
+    }
+
+    @Test("A status change makes a new version and one status row dated by the server's updated_at")
+    func statusChange() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[3].jobUID
+            let old = h.fleet.liveStreams[3].status
+            let new = old == 6 ? 11 : 6
+            try await Task.sleep(for: .milliseconds(20))
+            h.fleet.setStatus(uid, new)
+            let report = try await h.sync()
+            #expect(report.counts.changed == 1)
+            #expect(report.counts.unchanged == 19)
+            let rows = try h.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])
+            }
+            #expect(rows.count == 2)
+            #expect(rows[1]["event"] as String == "changed")
+            #expect(rows[1]["status"] as Int == new)
+            #expect(rows[1]["previous_status"] as Int == old)
+            #expect(rows[1]["version"] as Int == 2)
+            #expect(rows[1]["changed_at_source"] as String == "server")
+            // The old version is closed when the new one was observed; documents are shared.
+            let versions = try h.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM stream_versions WHERE job_uid = ? ORDER BY version", arguments: [uid])
+            }
+            #expect(versions.count == 2)
+            #expect(versions[0]["valid_to"] as String == versions[1]["observed_at"] as String)
+            #expect((versions[1]["valid_to"] as String?) == nil)
+            #expect(versions[0]["platform_config_id"] as Int == versions[1]["platform_config_id"] as Int)
+            #expect(versions[0]["rest_id"] as Int == versions[1]["rest_id"] as Int)
+            // The interval view: the first status ended when the second began.
+            let intervals = try h.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
+            }
+            #expect(intervals.count == 2)
+            #expect(intervals[0]["ended_at"] as String == intervals[1]["started_at"] as String)
+            #expect((intervals[1]["ended_at"] as String?) == nil)
+        }
+    }
+
+    @Test("A config change makes a new version with the new config and no status row")
+    func configChange() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[1].jobUID
+            h.fleet.setThreshold(uid, 512)
+            let report = try await h.sync()
+            #expect(report.counts.changed == 1)
+            let threshold = try h.count("""
+                SELECT json_extract(platform_config, '$.Pipeline.Detector.Threshold') FROM stream_versions
+                WHERE job_uid = ? AND version = 2
+                """, [uid])
+            #expect(threshold == 512)
+            #expect(try h.count("SELECT count(*) FROM status_history WHERE job_uid = ?", [uid]) == 1)
+            #expect(try h.count("SELECT count(DISTINCT platform_config_id) FROM snapshots WHERE job_uid = ?", [uid]) == 2)
+        }
+    }
+
+    @Test("An area added shows as one more row in `areas` for the new version")
+    func areaAdded() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let stream = h.fleet.liveStreams[0]
+            let added = SimArea(id: "area_part_9", shape: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]])
+            h.fleet.setAreas(stream.jobUID, stream.config.areas + [added])
+            try await h.sync()
+            let v1 = try h.count("SELECT count(*) FROM areas WHERE job_uid = ? AND version = 1", [stream.jobUID])
+            let v2 = try h.count("SELECT count(*) FROM areas WHERE job_uid = ? AND version = 2", [stream.jobUID])
+            #expect(v2 == v1 + 1)
+            let row = try h.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM areas WHERE job_uid = ? AND version = 2 AND area_id = 'area_part_9'", arguments: [stream.jobUID])
+            }
+            #expect(row?["point_count"] as Int? == 3)
+            #expect(row?["shape"] as String? == "[[0.1,0.1],[0.5,0.1],[0.5,0.5]]")
+        }
+    }
+
+    @Test("A region move makes a new version whose regions are the new ones")
+    func regionChange() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[2].jobUID
+            let target = SimRegion.all[7]
+            h.fleet.setRegions(uid, [target])
+            let report = try await h.sync()
+            #expect(report.counts.changed == 1)
+            let titles = try h.read { db in
+                try String.fetchAll(db, sql: "SELECT region_title FROM stream_regions WHERE job_uid = ? AND version = 2", arguments: [uid])
+            }
+            #expect(titles == [target.title])
+            #expect(try h.count("SELECT count(*) FROM status_history WHERE job_uid = ?", [uid]) == 1)
+        }
+    }
+
+    @Test("updated_at moving alone is not a change, but the streams row takes the new value")
+    func touchOnly() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[4].jobUID
+            try await Task.sleep(for: .milliseconds(5))
+            h.fleet.touch(uid)
+            let before = try h.historyCounts()
+            let report = try await h.sync()
+            #expect(report.counts.changed == 0)
+            #expect(try h.historyCounts() == before)
+            let updated = try h.read { db in
+                try String.fetchOne(db, sql: "SELECT updated_at FROM streams WHERE job_uid = ?", arguments: [uid])
+            }
+            #expect(updated == h.fleet.stream(uid)?.updatedAt)
+        }
+    }
+
+    @Test("A deleted stream is marked gone after a 404, kept, and recorded as back when it returns")
+    func goneAndBack() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[5].jobUID
+            h.fleet.delete(uid)
+            let gone = try await h.sync()
+            #expect(gone.counts.gone == 1)
+            #expect(gone.counts.seen == 19)
+            #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 1)
+            #expect(try h.count("SELECT count(*) FROM current_streams") == 19)
+            #expect(try h.count("SELECT count(*) FROM stream_versions WHERE job_uid = ?", [uid]) == 1)
+            // A second sync does not record it gone again.
+            let again = try await h.sync()
+            #expect(again.counts.gone == 0)
+            h.fleet.restore(uid)
+            let back = try await h.sync()
+            #expect(back.counts.back == 1)
+            #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 0)
+            let events = try h.read { db in
+                try String.fetchAll(db, sql: "SELECT event FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])
+            }
+            #expect(events == ["first_seen", "gone", "back"])
+            let presence = try h.read { db in
+                try String.fetchAll(db, sql: "SELECT presence FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
+            }
+            #expect(presence == ["present", "gone", "present"])
+        }
+    }
+
+    @Test("Pagination, a bare array, a slim list and no list route all mirror the fleet", arguments: [
+        ListShape.paginated, .bareArray, .slim, .noList,
+    ])
+    func listShapes(shape: ListShape) async throws {
+        var options = SimulatorOptions()
+        switch shape {
+        case .paginated: options.pageSize = 7
+        case .bareArray: options.pageSize = 0
+        case .slim: options.slimList = true; options.pageSize = 9
+        case .noList: options.listRoute = false
+        }
+        try await withHarness(streams: 25, options: options) { h in
+            var sync = SyncOptions()
+            if shape == .noList {
+                sync.jobUIDs = h.fleet.liveStreams.map(\.jobUID)
+            }
+            let report = try await h.sync(sync)
+            #expect(report.outcome == .ok)
+            #expect(report.counts.new == 25)
+            #expect(report.listing == (shape == .noList ? "unavailable" : "complete"))
+            #expect(try h.mirrorsFleet())
+            // Without a list route, later syncs follow the streams already known.
+            h.fleet.setStatus(h.fleet.liveStreams[0].jobUID, 6)
+            h.fleet.delete(h.fleet.liveStreams[1].jobUID)
+            let second = try await h.sync()
+            #expect(second.counts.gone == 1)
+            #expect(try h.mirrorsFleet())
+        }
+    }
+
+    enum ListShape: String, CustomTestStringConvertible, Sendable {
+        case paginated, bareArray, slim, noList
+        var testDescription: String { rawValue }
+    }
+
+    @Test("--no-list syncs the named uids and the known ones, never the list")
+    func noListOption() async throws {
+        try await withHarness { h in
+            var options = SyncOptions()
+            options.useList = false
+            options.jobUIDs = [h.fleet.liveStreams[0].jobUID.uppercased(), "not-a-uuid"]
+            let report = try await h.sync(options)
+            #expect(report.listing == "skipped")
+            #expect(report.counts.new == 1)
+            #expect(report.outcome == .partial)
+            let message = try h.read { db in
+                try String.fetchOne(db, sql: "SELECT message FROM sync_errors WHERE kind = 'bad_uid'")
+            }
+            #expect(message?.contains("not-a-uuid") == true)
+        }
+    }
+
+    @Test("Auth: a token is sent; a missing or wrong one fails the run with a sentence about credentials")
+    func authentication() async throws {
+        var options = SimulatorOptions()
+        options.token = "s3cret-token"
+        try await withHarness(options: options) { h in
+            let missing = try await h.sync()
+            #expect(missing.outcome == .failed)
+            #expect(missing.message?.contains("no token was given") == true)
+            let wrong = try await h.sync(token: "wrong")
+            #expect(wrong.outcome == .failed)
+            #expect(wrong.message?.contains("token was refused") == true)
+            #expect(try h.count("SELECT count(*) FROM streams") == 0)
+            let ok = try await h.sync(token: "s3cret-token")
+            #expect(ok.outcome == .ok)
+            var bearer = SyncOptions()
+            bearer.useList = true
+            let viaBearer = try await h.sync(bearer, token: "s3cret-token") { $0.authScheme = .bearer }
+            #expect(viaBearer.outcome == .ok)
+            // The token is nowhere in the database.
+            let dump = try h.read { db in
+                try String.fetchAll(db, sql: "SELECT coalesce(message, '') || source_url FROM sync_runs UNION ALL SELECT message || coalesce(url, '') FROM sync_errors")
+            }
+            #expect(!dump.joined().contains("s3cret-token"))
+            let raw = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
+            #expect(raw.range(of: Data("s3cret-token".utf8)) == nil)
+        }
+    }
+
+    @Test("An unreachable server fails the run and keeps the history")
+    func unreachable() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            let before = try h.historyCounts()
+            await h.server.stop()
+            let report = try await h.sync()
+            #expect(report.outcome == .failed)
+            #expect(report.message?.contains("cannot reach") == true)
+            #expect(try h.historyCounts() == before)
+            #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 0)
+        }
+    }
+}
