@@ -27,31 +27,44 @@ public final class HistoryStore: Sendable {
             }
             if fd >= 0 { close(fd) }
         }
+        // Look before touching: a database from a newer streamdb, or a file that is not a
+        // database, is refused through a read-only connection, so the file stays byte for byte.
+        try checkBeforeWriting(path: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "streamdb"
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            try migrator.migrate(pool)
         } catch {
             throw Self.translate(error, path: path)
         }
+        return HistoryStore(path: path, database: pool)
+    }
+
+    private static func checkBeforeWriting(path: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
         do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
             let migrator = Self.migrator
-            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
-            if superseded {
-                let known = Set(migrator.migrations)
-                let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
-                let unknown = applied.subtracting(known).sorted().joined(separator: ", ")
-                throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to this \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
+            let (superseded, applied) = try queue.read { db in
+                (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
             }
-            try migrator.migrate(pool)
+            try queue.close()
+            if superseded {
+                let unknown = applied.subtracting(migrator.migrations).sorted().joined(separator: ", ")
+                throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to streamdb \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
+            }
         } catch let error as StoreError {
             throw error
         } catch {
             throw Self.translate(error, path: path)
         }
-        return HistoryStore(path: path, database: pool)
     }
 
     /// Opens an existing database for reading only: never created, migrated or written.

@@ -90,6 +90,11 @@ public struct StreamSnapshot: Sendable {
     public struct Region: Sendable, Hashable {
         public let id: Int64
         public let title: String
+
+        public init(id: Int64, title: String) {
+            self.id = id
+            self.title = title
+        }
     }
 
     public struct Area: Sendable {

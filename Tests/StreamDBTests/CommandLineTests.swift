@@ -1,0 +1,186 @@
+import Foundation
+import GRDB
+import StreamDB
+import StreamSim
+import Testing
+
+/// The built `streamdb` binary, run as a user runs it: exit statuses, messages, crashes, overlap.
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("sync exits 0 and prints a summary; history, regions, runs and sql read the result")
+    func syncThenQuery() async throws {
+        try await withHarness(streams: 12) { h in
+            let sync = try await BuiltProduct.run([
+                "sync", "--url", h.server.baseURL, "--db", h.databasePath,
+            ])
+            #expect(sync.status == 0, "\(sync.stderr)")
+            #expect(sync.stdout.contains("sync ok: 12 seen, 12 new"))
+
+            let uid = h.fleet.liveStreams[0].jobUID
+            let history = try await BuiltProduct.run(["history", String(uid.prefix(8)), "--db", h.databasePath])
+            #expect(history.status == 0, "\(history.stderr)")
+            #expect(history.stdout.contains("first_seen"))
+            #expect(history.stdout.contains(uid))
+
+            let csv = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--format", "csv"])
+            #expect(csv.stdout.hasPrefix("from,to,duration,event,status,time_source,note\r\n"))
+
+            let regions = try await BuiltProduct.run(["regions", "--db", h.databasePath, "--format", "json"])
+            let parsed = try JSONValue.parse(Data(regions.stdout.utf8))
+            let total = parsed.arrayValue?.compactMap { $0["streams"]?.intValue }.reduce(0, +) ?? 0
+            #expect(total >= 12)
+
+            let runs = try await BuiltProduct.run(["runs", "--db", h.databasePath])
+            #expect(runs.stdout.contains("ok"))
+
+            let sql = try await BuiltProduct.run(["sql", "SELECT count(*) AS n FROM current_streams", "--db", h.databasePath, "--format", "csv"])
+            #expect(sql.stdout == "n\r\n12\r\n")
+        }
+    }
+
+    @Test("sql refuses a statement that writes and leaves the database unchanged")
+    func sqlIsReadOnly() async throws {
+        try await withHarness(streams: 3) { h in
+            try await h.sync()
+            for statement in ["DELETE FROM streams", "DROP TABLE snapshots", "UPDATE streams SET status = 0"] {
+                let result = try await BuiltProduct.run(["sql", statement, "--db", h.databasePath])
+                #expect(result.status == 2)
+                #expect(result.stderr.contains("read"))
+            }
+            #expect(try h.count("SELECT count(*) FROM streams") == 3)
+        }
+    }
+
+    @Test("Exit statuses: 2 for a refused token and for bad arguments, 1 for a partial run")
+    func exitStatuses() async throws {
+        var options = SimulatorOptions()
+        options.token = "right"
+        try await withHarness(streams: 3, options: options) { h in
+            let refused = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath],
+                                                     environment: ["STREAMDB_TOKEN": "wrong"])
+            #expect(refused.status == 2)
+            #expect(refused.stderr.contains("token was refused"))
+
+            let bad = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "0"])
+            #expect(bad.status == 2)
+
+            let partial = try await BuiltProduct.run([
+                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--job-uid", "nonsense",
+            ], environment: ["STREAMDB_TOKEN": "right"])
+            #expect(partial.status == 1)
+            #expect(partial.stdout.contains("3 new"))
+        }
+    }
+
+    @Test("A second sync on the same database stops at once with status 3; with --wait it queues")
+    func overlappingSyncs() async throws {
+        var options = SimulatorOptions()
+        options.slimList = true
+        options.faults.slowRate = 1
+        options.faults.slowDelay = 0.25
+        try await withHarness(streams: 8, options: options) { h in
+            let arguments = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1"]
+            let (first, _, _) = try BuiltProduct.launch(arguments)
+            // Wait until the first one holds the lock (its database exists and it has started a run).
+            for _ in 0..<200 where (try? h.count("SELECT count(*) FROM sync_runs")) ?? 0 == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let second = try await BuiltProduct.run(arguments)
+            #expect(second.status == 3)
+            #expect(second.stderr.contains("another streamdb sync is running"))
+            let waited = try await BuiltProduct.run(arguments + ["--wait"])
+            #expect(waited.status == 0, "\(waited.stderr)")
+            first.waitUntilExit()
+            #expect(first.terminationStatus == 0)
+            let outcomes = try h.read { db in try String.fetchAll(db, sql: "SELECT outcome FROM sync_runs ORDER BY id") }
+            #expect(outcomes == ["ok", "ok"])
+        }
+    }
+
+    @Test("A sync killed at any moment leaves a consistent database that the next sync completes", arguments: 0..<6)
+    func killedMidway(iteration: Int) async throws {
+        var options = SimulatorOptions()
+        options.slimList = true
+        options.pageSize = 25
+        try await withHarness(streams: 150, seed: UInt64(100 + iteration), options: options) { h in
+            if iteration % 2 == 1 {
+                try await h.sync()  // a history to damage, with changes to record
+                for stream in h.fleet.liveStreams.prefix(40) { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            }
+            let (process, _, _) = try BuiltProduct.launch(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 30...600)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            let (integrity, foreignKeys, missingCurrent, brokenPayloads) = try h.read { db in
+                (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                 try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
+                 // Every current version exists, and every version's documents do.
+                 try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
+                      ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
+                    """),
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL"))
+            }
+            #expect(integrity == "ok")
+            #expect(foreignKeys == 0)
+            #expect(missingCurrent == 0)
+            #expect(brokenPayloads == 0)
+            let report = try await h.sync()
+            #expect(report.outcome == .ok)
+            #expect(try h.mirrorsFleet())
+            let outcomes = try h.read { db in try String.fetchAll(db, sql: "SELECT outcome FROM sync_runs ORDER BY id") }
+            #expect(outcomes.allSatisfy { ["ok", "interrupted"].contains($0) })
+        }
+    }
+
+    @Test("The binary carries its migrations: a copy alone in another folder creates and migrates a database")
+    func copiedBinary() async throws {
+        try await withHarness(streams: 2) { h in
+            let folder = h.directory.appending(path: "bin")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let copy = folder.appending(path: "streamdb")
+            try FileManager.default.copyItem(at: BuiltProduct.streamdb, to: copy)
+            let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath], executable: copy)
+            #expect(result.status == 0, "\(result.stderr)")
+            let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+            #expect(applied == ["0001_history"])
+            let mode = try FileManager.default.attributesOfItem(atPath: h.databasePath)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        }
+    }
+
+    @Test("A database migrated by a newer streamdb is refused and left untouched")
+    func newerSchema() async throws {
+        try await withHarness(streams: 2) { h in
+            try await h.sync()
+            try addFutureMigration(h.databasePath)
+            let before = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
+            let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("newer streamdb"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: h.databasePath)) == before)
+        }
+    }
+
+    private func addFutureMigration(_ path: String) throws {
+        let writer = try DatabaseQueue(path: path)
+        try writer.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future')") }
+        try writer.close()
+    }
+
+    @Test("A file that is not a database gets one clear sentence and is not changed")
+    func notADatabase() async throws {
+        try await withHarness(streams: 1) { h in
+            let garbage = Data(repeating: 0x41, count: 8192)
+            try garbage.write(to: URL(fileURLWithPath: h.databasePath))
+            let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("is not a streamdb database"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: h.databasePath)) == garbage)
+            let query = try await BuiltProduct.run(["history", "abc", "--db", h.directory.appending(path: "missing.sqlite").path()])
+            #expect(query.status == 2)
+            #expect(query.stderr.contains("no database at"))
+        }
+    }
+}

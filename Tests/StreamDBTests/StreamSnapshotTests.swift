@@ -1,0 +1,132 @@
+import Foundation
+import StreamDB
+import Testing
+
+/// Normalising served objects: what counts as a change, and what a hostile body becomes.
+@Suite("Snapshot normalisation")
+struct StreamSnapshotTests {
+    static let example = try! String(contentsOf: URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().appending(path: "Fixtures/stream-detail-200.json"), encoding: .utf8)
+
+    func snapshot(_ text: String, expected: String? = nil) throws -> StreamSnapshot {
+        try StreamSnapshot(item: try JSONValue.parse(text), expectedJobUID: expected)
+    }
+
+    /// The vendor's example with its `platform_json` replaced.
+    func withPlatformJSON(_ config: String) throws -> String {
+        guard case .object(var members) = try JSONValue.parse(Self.example) else { throw CancellationError() }
+        members["platform_json"] = .string(config)
+        return JSONValue.object(members).canonicalText
+    }
+
+    @Test("The vendor's example parses: config, areas, regions, typed fields")
+    func vendorExample() throws {
+        let s = try snapshot(Self.example)
+        #expect(s.jobUID == "00617614-b938-11ee-bfd6-5622fced16a0")
+        #expect(s.status == .int(11))
+        #expect(s.fields.caseType == "motion-detect")
+        #expect(s.fields.streamCaseType == 2)
+        #expect(s.fields.ovmsClient == 391)
+        #expect(s.regions == [StreamSnapshot.Region(id: 2, title: "minsk")])
+        #expect(s.areas.count == 1)
+        #expect(s.areas[0].areaID == "area_part_1")
+        #expect(s.areas[0].pointCount == 5)
+        #expect(s.notes.isEmpty)
+        #expect(s.serverUpdatedAt == "2024-02-04T12:15:11.545908Z")
+    }
+
+    @Test("Key order, whitespace and number spelling inside platform_json are not changes")
+    func canonicalConfig() throws {
+        let a = try snapshot(try withPlatformJSON(#"{"CaseType": "motion-detect", "Pipeline": {"Detector": {"Threshold": 496}, "Areas": []}}"#))
+        let b = try snapshot(try withPlatformJSON(#"{"Pipeline":{"Areas":[],"Detector":{"Threshold":4.96e2}},"CaseType":"motion-detect"}"#))
+        let c = try snapshot(try withPlatformJSON(#"{"Pipeline":{"Areas":[],"Detector":{"Threshold":497}},"CaseType":"motion-detect"}"#))
+        #expect(a.contentHash == b.contentHash)
+        #expect(a.contentHash != c.contentHash)
+    }
+
+    @Test("updated_at alone does not change the content hash; status does")
+    func updatedAtIsNotContent() throws {
+        guard case .object(var members) = try JSONValue.parse(Self.example) else { return }
+        let original = try snapshot(Self.example)
+        members["updated_at"] = .string("2025-01-01T00:00:00Z")
+        let touched = try StreamSnapshot(item: .object(members))
+        #expect(touched.contentHash == original.contentHash)
+        members["status"] = .int(6)
+        #expect(try StreamSnapshot(item: .object(members)).contentHash != original.contentHash)
+    }
+
+    @Test("platform_json that is not JSON is kept raw, noted, and the item still stored")
+    func configNotJSON() throws {
+        let s = try snapshot(try withPlatformJSON("{not json"))
+        #expect(s.platformConfig?.json == nil)
+        #expect(s.platformConfig?.raw == "{not json")
+        #expect(s.notes.contains { $0.kind == "invalid_config" })
+        #expect(s.areas.isEmpty)
+    }
+
+    @Test("A status sent as a name is kept as text")
+    func statusAsName() throws {
+        let s = try snapshot(Self.example.replacingOccurrences(of: "\"status\": 11", with: "\"status\": \"WORKING\""))
+        #expect(s.status == .text("WORKING"))
+    }
+
+    @Test("Items that cannot be keyed are rejected with a reason", arguments: [
+        ("{\"status\": 11}", "invalid_item"),
+        ("[1, 2]", "invalid_item"),
+        ("{\"job_uid\": \"abc\", \"status\": 11}", "invalid_item"),
+        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\"}", "invalid_item"),
+        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": {\"a\": 1}}", "invalid_item"),
+        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": null}", "invalid_item"),
+    ])
+    func rejected(body: String, kind: String) throws {
+        #expect {
+            _ = try snapshot(body)
+        } throws: { error in
+            (error as? SnapshotRejection)?.kind == kind
+        }
+    }
+
+    @Test("A body about another stream than the one asked for is rejected")
+    func uidMismatch() throws {
+        #expect {
+            _ = try snapshot(Self.example, expected: "11111111-1111-1111-1111-111111111111")
+        } throws: { error in
+            (error as? SnapshotRejection)?.kind == "uid_mismatch"
+        }
+    }
+
+    @Test("Fields of unexpected types are kept in the payload and noted")
+    func oddTypes() throws {
+        let body = Self.example
+            .replacingOccurrences(of: "\"id\": 420", with: "\"id\": \"420x\"")
+            .replacingOccurrences(of: "\"ovms_client\": 391", with: "\"ovms_client\": [391]")
+        let s = try snapshot(body)
+        #expect(s.fields.id == nil)
+        #expect(s.fields.ovmsClient == nil)
+        #expect(s.notes.count == 2)
+        #expect(s.rest.json?.contains("\"420x\"") == true)
+    }
+
+    @Test("Parsing hostile documents fails cleanly", arguments: [
+        String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000),
+        "{\"a\": 1",
+        "",
+        "nul",
+    ])
+    func hostileDocuments(text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test("Invalid UTF-8 is a parse error, not a crash")
+    func invalidUTF8() {
+        let bytes = Data([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D])
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(bytes) }
+    }
+
+    @Test("Numbers beyond 64 bits parse; whole doubles become integers")
+    func bigNumbers() throws {
+        #expect(try JSONValue.parse("123456789012345678901234567890").typeDescription == "a number")
+        #expect(try JSONValue.parse("11.0") == .int(11))
+        #expect(try JSONValue.parse("[1e2]").canonicalText == "[100]")
+    }
+}
