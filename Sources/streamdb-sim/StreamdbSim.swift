@@ -84,8 +84,8 @@ struct StreamdbSim: AsyncParsableCommand {
         options.faults.trickleRate = faultTrickle
         let fleet = Fleet(size: streams, seed: seed)
         let server = try await SimulatorServer.start(fleet: fleet, host: host, port: port, options: options)
-        print("streamdb-sim: \(streams) streams (seed \(seed)) at \(server.baseURL)")
-        FileHandle.standardOutput.synchronizeFile()
+        // Written unbuffered: scripts that start the simulator read this line for the port.
+        FileHandle.standardOutput.write(Data("streamdb-sim: \(streams) streams (seed \(seed)) at \(server.baseURL)\n".utf8))
         while true {
             if tick > 0 {
                 try await Task.sleep(for: .seconds(tick))

@@ -43,7 +43,7 @@ extension Streamdb {
             }
             // The demo plays a day of cron runs in seconds: a clock that the fleet and the sync
             // share jumps 15 minutes between rounds, ending now.
-            let clock = DemoClock(start: Date().addingTimeInterval(-Double(rounds - 1) * Self.interval))
+            let clock = DemoClock(offset: -Double(rounds - 1) * Self.interval)
             let fleet = Fleet(size: streams, seed: seed, clock: { clock.now })
             let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
             print("simulator: \(streams) streams (seed \(seed)) at \(server.baseURL)")
@@ -93,13 +93,13 @@ extension Streamdb {
     }
 }
 
-/// The demo's clock: simulated time that moves only when told to.
+/// The demo's clock: real time shifted by an offset that jumps when told to.
 final class DemoClock: Sendable {
-    private let value: NIOLockedValueBox<Date>
+    private let offset: NIOLockedValueBox<TimeInterval>
 
-    init(start: Date) { value = NIOLockedValueBox(start) }
+    init(offset: TimeInterval) { self.offset = NIOLockedValueBox(offset) }
 
-    var now: Date { value.withLockedValue { $0 } }
+    var now: Date { Date().addingTimeInterval(offset.withLockedValue { $0 }) }
 
-    func advance(by seconds: TimeInterval) { value.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
+    func advance(by seconds: TimeInterval) { offset.withLockedValue { $0 += seconds } }
 }

@@ -20,7 +20,7 @@ public enum RegionReport {
                 """, arguments: [region])
             let statusText = statuses.map { r -> String in
                 let raw = StatusTimeline.text(r["status"]) ?? "null"
-                return "\(labels.label(raw)): \(r["n"] as Int)"
+                return "\(labels.name(raw)): \(r["n"] as Int)"
             }.joined(separator: ", ")
             let caseText = cases.map { "\($0["case_type"] as String): \($0["n"] as Int)" }.joined(separator: ", ")
             table.rows.append([.text(region), .int(row["streams"]), .text(statusText), .text(caseText)])

@@ -26,6 +26,9 @@ public struct StatusLabels: Sendable {
         self.names = names
     }
 
+    /// The name alone (`WORKING`), or the raw value when it has none.
+    public func name(_ raw: String) -> String { names[raw] ?? raw }
+
     /// The label for a raw status (`WORKING (11)`), or the raw value itself.
     public func label(_ raw: String) -> String {
         names[raw].map { "\($0) (\(raw))" } ?? raw

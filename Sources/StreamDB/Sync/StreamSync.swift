@@ -81,6 +81,7 @@ public final class StreamSync: Sendable {
     /// remains: every write is a transaction.
     public func run(_ options: SyncOptions) async throws -> SyncReport {
         let started = clock()
+        let stopwatch = ContinuousClock.now
         let runID = try await store.beginRun(sourceURL: api.configuration.baseURL.absoluteString,
                                              startedAt: Timestamp.format(started))
         let state = RunState(runID: runID)
@@ -134,7 +135,11 @@ public final class StreamSync: Sendable {
         }
         try await store.finishRun(runID, finishedAt: now(), outcome: outcome.rawValue, listing: listing, counts: counts, message: message)
         return SyncReport(runID: runID, outcome: outcome, listing: listing, counts: counts,
-                          elapsed: clock().timeIntervalSince(started), message: message)
+                          elapsed: Self.seconds(ContinuousClock.now - stopwatch), message: message)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// The current time in the database's format, from the run's clock.
