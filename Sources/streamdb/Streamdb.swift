@@ -17,7 +17,7 @@ struct Streamdb: AsyncParsableCommand {
             (nothing synced, bad arguments, or a query error); 3 another sync holds the database.
             """,
         version: StreamDBVersion.current,
-        subcommands: [Sync.self, Demo.self, History.self, Regions.self, Runs.self, SQL.self]
+        subcommands: [Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self]
     )
 
     /// Like ArgumentParser's `main`, but bad arguments exit with the documented status 2.

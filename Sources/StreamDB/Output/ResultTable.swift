@@ -123,6 +123,12 @@ extension JSONValue {
     private func write(into out: inout String, indent: Int, order: [String]?) {
         let pad = String(repeating: "  ", count: indent + 1)
         let closePad = String(repeating: "  ", count: indent)
+        let inline = canonicalText
+        if inline.count <= 72, !inline.contains("{") {
+            // Short arrays of scalars (points, sizes) stay on one line.
+            out += inline
+            return
+        }
         switch self {
         case .array(let items) where !items.isEmpty:
             out += "[\n"

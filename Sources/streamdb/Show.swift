@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import StreamDB
+
+extension Streamdb {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one stored version of a stream exactly as stored: the payload, or its pipeline config."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The stream's job_uid, or a unique start of it.")
+        var jobUID: String
+
+        @Option(help: "The version to show (default: the current one).")
+        var version: Int64?
+
+        @Option(help: ArgumentHelp("The version the mirror held at this time (ISO 8601).", valueName: "time"))
+        var asOf: String?
+
+        @Flag(help: "Print the parsed pipeline config (platform_json) instead of the payload.")
+        var config = false
+
+        func validate() throws {
+            if version != nil && asOf != nil { throw ValidationError("give --version or --as-of, not both.") }
+        }
+
+        func run() async throws {
+            let moment = try asOf.map { try parseTime($0, option: "--as-of") }
+            let store = try openForQuery(database)
+            let stored = try query(store) { db in
+                try StoredVersion.load(jobUID: try StreamLookup.resolve(jobUID, in: db), number: version, asOf: moment, in: db)
+            }
+            let document = try query(store) { _ in config ? try stored.config() : try JSONValue.parse(stored.payload) }
+            print(document.prettyText)
+        }
+    }
+}

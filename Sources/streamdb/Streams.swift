@@ -1,0 +1,43 @@
+import ArgumentParser
+import StreamDB
+
+extension Streamdb {
+    struct Streams: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the streams, one row each, now or as the mirror knew them at a moment."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "Only streams in this region (title or id).")
+        var region: String?
+
+        @Option(help: "Only streams with this status (raw value, or a name from --status-labels).")
+        var status: String?
+
+        @Option(help: "Only streams of this case type (motion-detect, face-recognition, ...).")
+        var caseType: String?
+
+        @Flag(help: "List the streams that are gone instead.")
+        var gone = false
+
+        @Option(help: ArgumentHelp("The fleet as the mirror knew it at this time (ISO 8601).", valueName: "time"))
+        var asOf: String?
+
+        func run() async throws {
+            var filter = StreamList.Filter()
+            filter.region = region
+            filter.status = status
+            filter.caseType = caseType
+            filter.gone = gone
+            filter.asOf = try asOf.map { try parseTime($0, option: "--as-of") }
+            let store = try openForQuery(database)
+            let labels = try output.labels()
+            let table = try query(store) { db in
+                try StreamList.load(filter, labels: labels, readable: output.format == .table, in: db)
+            }
+            print(table.rendered(as: output.format), terminator: "")
+        }
+    }
+}
