@@ -38,6 +38,40 @@ struct CommandLineTests {
         }
     }
 
+    @Test("diff exits 0 when equal and 1 when different; show prints a stored version; streams filters")
+    func diffShowStreams() async throws {
+        try await withHarness(streams: 6) { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[0].jobUID
+            let db = ["--db", h.databasePath]
+            let equal = try await BuiltProduct.run(["diff", uid] + db)
+            #expect(equal.status == 0, "\(equal.stderr)")
+            #expect(equal.stdout.contains("(no differences)"))
+            h.fleet.setThreshold(uid, 777)
+            try await h.sync()
+            let different = try await BuiltProduct.run(["diff", String(uid.prefix(8))] + db)
+            #expect(different.status == 1)
+            #expect(different.stdout.contains("~ Pipeline.Detector.Threshold: "))
+            #expect(different.stdout.contains("-> 777"))
+            let patch = try await BuiltProduct.run(["diff", uid, "--format", "json"] + db)
+            #expect(try JSONValue.parse(Data(patch.stdout.utf8)).arrayValue?.first?["path"] == .string("/Pipeline/Detector/Threshold"))
+            let missing = try await BuiltProduct.run(["diff", uid, "--from", "9"] + db)
+            #expect(missing.status == 2)
+            #expect(missing.stderr.contains("has no version 9"))
+
+            let show = try await BuiltProduct.run(["show", uid, "--version", "1", "--config"] + db)
+            #expect(show.status == 0)
+            #expect(try JSONValue.parse(Data(show.stdout.utf8))["Pipeline"]?["Detector"]?["Threshold"] != .int(777))
+            let payload = try await BuiltProduct.run(["show", uid] + db)
+            #expect(try JSONValue.parse(Data(payload.stdout.utf8))["job_uid"] == .string(uid))
+
+            let caseType = h.fleet.liveStreams[0].caseType.rawValue
+            let streams = try await BuiltProduct.run(["streams", "--case-type", caseType, "--format", "ndjson"] + db)
+            let lines = streams.stdout.split(separator: "\n")
+            #expect(lines.count == h.fleet.liveStreams.filter { $0.caseType.rawValue == caseType }.count)
+        }
+    }
+
     @Test("sql refuses a statement that writes and leaves the database unchanged")
     func sqlIsReadOnly() async throws {
         try await withHarness(streams: 3) { h in

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Objects are compared key by key. Arrays of objects that all carry a unique `Id` (or `id`) are
 /// matched by that key, so reordering areas is no change and editing one area is one change;
-/// other arrays are compared by position.
+/// other arrays of objects are compared by position. Arrays of plain values (a Shape's points,
+/// ObjectMax) are values: a changed Shape is one change, shown whole.
 public struct ConfigDiff: Sendable {
     public enum Operation: String, Sendable {
         case added = "+"
@@ -65,7 +66,7 @@ public struct ConfigDiff: Sendable {
                 case (nil, nil): break
                 }
             }
-        case (.array(let x), .array(let y)):
+        case (.array(let x), .array(let y)) where (x + y).allSatisfy({ $0.objectValue != nil }):
             if let keyName = identityKey(x, y) {
                 let oldIDs = x.map { identity($0, keyName)! }
                 let newIDs = y.map { identity($0, keyName)! }

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import StreamDB
+import StreamSim
+import Testing
+
+/// The query layer: config diffs, as-of reconstruction, uid prefixes, reading during a sync.
+@Suite("Queries")
+struct QueryTests {
+    static let config = try! JSONValue.parse("""
+        {"CaseType": "motion-detect", "Pipeline": {"Detector": {"Threshold": 496},
+         "Watcher": {"ObjectMax": [400, 400]},
+         "Areas": [{"Id": "a1", "Shape": [[0.1, 0.1], [0.2, 0.2]]}, {"Id": "a2", "Shape": [[0.3, 0.3], [0.4, 0.4]]}]}}
+        """)
+
+    func edited(_ change: (inout [String: JSONValue]) -> Void) -> JSONValue {
+        guard case .object(var pipeline) = Self.config["Pipeline"]!, case .object(var root) = Self.config else { fatalError() }
+        change(&pipeline)
+        root["Pipeline"] = .object(pipeline)
+        return .object(root)
+    }
+
+    @Test("Reordering areas is no change")
+    func reorderedAreas() {
+        let reordered = edited { p in p["Areas"] = .array(p["Areas"]!.arrayValue!.reversed()) }
+        #expect(ConfigDiff(old: Self.config, new: reordered).isEmpty)
+    }
+
+    @Test("An area's shape changed is one change, named by the area's Id")
+    func shapeChanged() {
+        let changed = edited { p in
+            var areas = p["Areas"]!.arrayValue!
+            areas[1] = try! JSONValue.parse(#"{"Id": "a2", "Shape": [[0.3, 0.3], [0.5, 0.5]]}"#)
+            p["Areas"] = .array(areas)
+        }
+        let diff = ConfigDiff(old: Self.config, new: changed)
+        #expect(diff.changes.count == 1)
+        #expect(diff.text == "~ Pipeline.Areas[Id=a2].Shape: [[0.3,0.3],[0.4,0.4]] -> [[0.3,0.3],[0.5,0.5]]")
+    }
+
+    @Test("Threshold edits, added areas and ignored paths")
+    func thresholdAndAdded() throws {
+        let changed = edited { p in
+            p["Detector"] = .object(["Threshold": .int(512)])
+            p["Areas"] = .array(p["Areas"]!.arrayValue! + [try! JSONValue.parse(#"{"Id": "a3", "Shape": []}"#)])
+        }
+        let diff = ConfigDiff(old: Self.config, new: changed)
+        #expect(diff.text == """
+            + Pipeline.Areas[Id=a3]: {"Id":"a3","Shape":[]}
+            ~ Pipeline.Detector.Threshold: 496 -> 512
+            """)
+        let patch = diff.jsonPatch.arrayValue!
+        #expect(patch[0]["op"] == .string("add"))
+        #expect(patch[0]["path"] == .string("/Pipeline/Areas/2"))
+        #expect(patch[1]["op"] == .string("replace"))
+        #expect(patch[1]["path"] == .string("/Pipeline/Detector/Threshold"))
+        #expect(patch[1]["value"] == .int(512))
+        #expect(ConfigDiff(old: Self.config, new: changed, ignoring: ["Pipeline.Detector", "Pipeline.Areas"]).isEmpty)
+    }
+
+    @Test("--as-of rebuilds the fleet exactly as the simulator served it at that moment")
+    func asOfMatchesSimulator() async throws {
+        try await withHarness(streams: 40, seed: 5) { h in
+            try await h.sync()
+            h.fleet.tick()
+            try await h.sync()
+            // What the simulator served at the moment of this sync.
+            let served = Dictionary(uniqueKeysWithValues: h.fleet.liveStreams.map { ($0.jobUID, $0.status) })
+            try await Task.sleep(for: .milliseconds(20))
+            let moment = Timestamp.now()
+            try await Task.sleep(for: .milliseconds(20))
+            for _ in 0..<3 {
+                h.fleet.tick()
+                try await h.sync()
+            }
+            var filter = StreamList.Filter()
+            filter.asOf = moment
+            let store = try HistoryStore.openReadOnly(path: h.databasePath)
+            let table = try store.readNow { db in try StreamList.load(filter, labels: StatusLabels(), readable: false, in: db) }
+            let reconstructed = Dictionary(uniqueKeysWithValues: table.rows.map { row -> (String, Int) in
+                (row[0].text, Int(row[1].text)!)
+            })
+            #expect(reconstructed == served)
+            // And the region counts then add up to the streams then.
+            let regions = try store.readNow { db in try RegionReport.load(labels: StatusLabels(), asOf: moment, in: db) }
+            let placed = regions.rows.map { Int($0[1].text)! }.reduce(0, +)
+            let multi = h.fleet.liveStreams.count  // a lower bound: streams in two regions count twice
+            #expect(placed >= served.count || placed >= multi - 1)
+        }
+    }
+
+    @Test("Unknown, ambiguous and malformed uid prefixes are one-sentence errors")
+    func uidPrefixes() async throws {
+        try await withHarness(streams: 40) { h in
+            try await h.sync()
+            let store = try HistoryStore.openReadOnly(path: h.databasePath)
+            let uid = h.fleet.liveStreams[0].jobUID
+            #expect(try store.readNow { db in try StreamLookup.resolve(String(uid.prefix(13)), in: db) } == uid)
+            #expect(try store.readNow { db in try StreamLookup.resolve(uid.uppercased(), in: db) } == uid)
+            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("ffffffff-ffff", in: db) } }
+            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("", in: db) } }
+            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("'; DROP TABLE streams; --", in: db) } }
+            do {
+                _ = try store.readNow { db in try StreamLookup.resolve("0", in: db) }
+            } catch let error as QueryError {
+                #expect(error.message.contains("matches several") || error.message.contains("no stream"))
+            }
+        }
+    }
+
+    @Test("Queries read a consistent database while a sync is writing it")
+    func queryDuringSync() async throws {
+        var options = SimulatorOptions()
+        options.slimList = true
+        options.faults.slowRate = 0.5
+        options.faults.slowDelay = 0.05
+        try await withHarness(streams: 60, options: options) { h in
+            try await h.sync()
+            for stream in h.fleet.liveStreams { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            let running = Task { try await h.sync() }
+            var reads = 0
+            while !running.isCancelled, reads < 200 {
+                let store = try HistoryStore.openReadOnly(path: h.databasePath)
+                let (streams, brokenCurrent) = try store.readNow { db in
+                    (try Int.fetchOne(db, sql: "SELECT count(*) FROM current_streams") ?? 0,
+                     try Int.fetchOne(db, sql: """
+                        SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
+                          ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
+                        """) ?? -1)
+                }
+                #expect(streams == 60)
+                #expect(brokenCurrent == 0)
+                reads += 1
+                if reads > 5 { break }
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            let report = try await running.value
+            #expect(report.outcome == .ok)
+            #expect(report.counts.changed == 60)
+        }
+    }
+}
