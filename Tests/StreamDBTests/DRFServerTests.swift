@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import StreamDB
+import StreamSim
+import Testing
+
+/// `streamdb sync` against a real Django REST Framework server (Tests/DRFServer/server.py) with
+/// TokenAuthentication and PageNumberPagination. The test changes the server's own database
+/// between syncs and checks that the history records exactly those changes.
+///
+/// Needs python3 with django and djangorestframework (`.ci/run` installs them); skipped without.
+@Suite("Real DRF server", .enabled(if: DRFServer.isAvailable, "python3 with django and djangorestframework is not installed"))
+struct DRFServerTests {
+    @Test("Token auth, pagination, and exactly the changes made on the server")
+    func mirrorsRealServer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-drf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fleet = Fleet(size: 8, seed: 21)
+        let server = try await DRFServer.start(streams: fleet.liveStreams, directory: directory, pageSize: 3)
+        defer { server.stop() }
+        let history = directory.appending(path: "history.sqlite").path()
+        let base = ["sync", "--url", server.baseURL, "--db", history]
+
+        let unauthenticated = try await BuiltProduct.run(base)
+        #expect(unauthenticated.status == 2)
+        #expect(unauthenticated.stderr.contains("HTTP 401: Authentication credentials were not provided."))
+        let wrong = try await BuiltProduct.run(base, environment: ["STREAMDB_TOKEN": "0123456789abcdef"])
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("Invalid token"))
+
+        let first = try await BuiltProduct.run(base, environment: ["STREAMDB_TOKEN": server.token])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("8 seen, 8 new"))
+
+        // Change the server: a status, a config, a region move, a touch, a deletion.
+        let s = fleet.liveStreams
+        try server.execute("UPDATE streamsapp_stream SET status = 6, updated_at = ? WHERE job_uid = ?", [Self.now(), s[0].hexUID])
+        let edited = s[1].json.replacingOccurrences(of: "\\\"Threshold\\\": \(s[1].config.threshold)", with: "\\\"Threshold\\\": 999")
+        let editedConfig = try #require(try JSONValue.parse(edited)["platform_json"]?.stringValue)
+        try server.execute("UPDATE streamsapp_stream SET platform_json = ?, updated_at = ? WHERE job_uid = ?", [editedConfig, Self.now(), s[1].hexUID])
+        try server.execute("UPDATE streamsapp_stream SET updated_at = ? WHERE job_uid = ?", [Self.now(), s[2].hexUID])
+        try server.execute("DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[3].hexUID])
+        try server.execute("DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[4].hexUID])
+        try server.execute("DELETE FROM streamsapp_stream WHERE job_uid = ?", [s[4].hexUID])
+
+        let second = try await BuiltProduct.run(base, environment: ["STREAMDB_TOKEN": server.token])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("7 seen, 0 new, 3 changed, 4 unchanged, 1 gone"), "\(second.stdout)")
+
+        let queue = try DatabaseQueue(path: history)
+        let (events, versions, threshold, runs) = try queue.read { db in
+            (try Row.fetchAll(db, sql: "SELECT job_uid, event, status FROM status_history WHERE sync_run_id = (SELECT max(id) FROM sync_runs) ORDER BY job_uid"),
+             try Row.fetchAll(db, sql: "SELECT job_uid, version FROM snapshots WHERE version > 1 ORDER BY job_uid"),
+             try Int.fetchOne(db, sql: "SELECT json_extract(platform_config, '$.Pipeline.Detector.Threshold') FROM stream_versions WHERE job_uid = ? AND version = 2", arguments: [s[1].jobUID]),
+             try Row.fetchAll(db, sql: "SELECT outcome, listing FROM sync_runs ORDER BY id"))
+        }
+        #expect(Set(events.map { "\($0["job_uid"] as String):\($0["event"] as String)" })
+                == ["\(s[0].jobUID):changed", "\(s[4].jobUID):gone"])
+        #expect(Set(versions.map { $0["job_uid"] as String }) == [s[0].jobUID, s[1].jobUID, s[3].jobUID])
+        #expect(threshold == 999)
+        #expect(runs.map { $0["outcome"] as String } == ["failed", "failed", "ok", "ok"])
+        #expect(runs.last?["listing"] as String? == "complete")
+    }
+
+    static func now() -> String {
+        String(Timestamp.now().dropLast()).replacingOccurrences(of: "T", with: " ")
+    }
+}
+
+/// Starts Tests/DRFServer/server.py on a free loopback port.
+final class DRFServer: Sendable {
+    let process: Process
+    let baseURL: String
+    let token: String
+    let databasePath: String
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appending(path: "DRFServer/server.py")
+
+    static let isAvailable: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import django, rest_framework"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        // Polled: waitUntilExit can stall while the test runner is still discovering tests.
+        for _ in 0..<3000 where probe.isRunning { usleep(10_000) }
+        return !probe.isRunning && probe.terminationStatus == 0
+    }()
+
+    private init(process: Process, baseURL: String, token: String, databasePath: String) {
+        self.process = process
+        self.baseURL = baseURL
+        self.token = token
+        self.databasePath = databasePath
+    }
+
+    static func start(streams: [SimStream], directory: URL, pageSize: Int) async throws -> DRFServer {
+        let fixture = directory.appending(path: "fixture.json")
+        try Data(("[" + streams.map(\.json).joined(separator: ",") + "]").utf8).write(to: fixture)
+        let database = directory.appending(path: "server.sqlite3").path()
+        let handshake = directory.appending(path: "server.ready")
+        let log = directory.appending(path: "server.log")
+        FileManager.default.createFile(atPath: log.path(), contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path(), database, fixture.path(), String(pageSize), handshake.path()]
+        let logHandle = try FileHandle(forWritingTo: log)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // The server writes "PORT n" and "TOKEN t" to the handshake file once it listens.
+        var port: String?, token: String?
+        for _ in 0..<600 where port == nil || token == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            guard process.isRunning else { break }
+            let text = (try? String(contentsOf: handshake, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("PORT ") { port = String(line.dropFirst(5)) }
+                if line.hasPrefix("TOKEN ") { token = String(line.dropFirst(6)) }
+            }
+        }
+        guard let port, let token else {
+            process.terminate()
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw DRFServerError(message: "the DRF server did not start: \(output.suffix(2000))")
+        }
+        return DRFServer(process: process, baseURL: "http://127.0.0.1:\(port)", token: token, databasePath: database)
+    }
+
+    /// Changes the server's own database, as an operator's edit would.
+    func execute(_ sql: String, _ arguments: StatementArguments) throws {
+        let queue = try DatabaseQueue(path: databasePath)
+        try queue.write { db in try db.execute(sql: sql, arguments: arguments) }
+        try queue.close()
+    }
+
+    func stop() {
+        process.terminate()
+        for _ in 0..<500 where process.isRunning { usleep(10_000) }
+    }
+}
+
+struct DRFServerError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+extension SimStream {
+    /// The job_uid as Django's UUIDField stores it in SQLite: 32 hex digits, no dashes.
+    var hexUID: String { jobUID.replacingOccurrences(of: "-", with: "") }
+}
