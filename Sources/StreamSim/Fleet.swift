@@ -239,7 +239,9 @@ public final class Fleet: Sendable {
         let updated = created.addingTimeInterval(Double(random.int(0...(30 * 86_400))))
         let areaCount = caseType == .lineIntersection ? random.int(0...1) : random.int(1...3)
         let config = SimConfig(
-            url: "rtsp://cam-\(id).video.local:554/live",
+            // A third of the cameras carry credentials in their URL, as real deployments often do.
+            url: random.chance(0.33) ? "rtsp://admin:cam\(random.int(1000...9999))pw@cam-\(id).video.local:554/live"
+                                     : "rtsp://cam-\(id).video.local:554/live",
             fps: random.pick([5, 5, 5, 10, 15, 25]),
             encoding: "none",
             frequencyMs: random.pick([200, 500, 1000]),

@@ -56,6 +56,9 @@ extension Streamdb {
         @Option(help: "Retries for server errors, throttling, timeouts and dropped connections.")
         var retries = 3
 
+        @Flag(help: "Store passwords in camera and callback URLs as served (masked as *** by default).")
+        var keepURLCredentials = false
+
         @Flag(help: "Wait for a running sync on the same database to finish instead of stopping.")
         var wait = false
 
@@ -106,6 +109,7 @@ extension Streamdb {
             var options = SyncOptions()
             options.useList = !noList
             options.concurrency = concurrency
+            options.keepURLCredentials = keepURLCredentials
             options.jobUIDs = jobUIDs
             if let jobsFile {
                 guard let text = try? String(contentsOfFile: jobsFile, encoding: .utf8) else {

@@ -129,4 +129,18 @@ struct StreamSnapshotTests {
         #expect(try JSONValue.parse("11.0") == .int(11))
         #expect(try JSONValue.parse("[1e2]").canonicalText == "[100]")
     }
+
+    @Test("URL passwords are masked everywhere unless kept on purpose")
+    func credentialsMasked() throws {
+        let body = try withPlatformJSON(#"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://admin:s3cr3t@10.0.0.5:554/live"}, "CallbackUrl": "https://hook:pw@example.org/cb"}"#)
+        let masked = try snapshot(body)
+        let config = try #require(masked.platformConfig?.json)
+        #expect(config.contains("rtsp://admin:***@10.0.0.5:554/live"))
+        #expect(config.contains("https://hook:***@example.org/cb"))
+        #expect(!config.contains("s3cr3t"))
+        let kept = try StreamSnapshot(item: try JSONValue.parse(body), maskCredentials: false)
+        #expect(kept.platformConfig?.json?.contains("s3cr3t") == true)
+        #expect(CredentialMask.mask("rtsp://camera.local/live") == "rtsp://camera.local/live")
+        #expect(CredentialMask.mask("rtsp://user@camera.local/live") == "rtsp://user@camera.local/live")
+    }
 }

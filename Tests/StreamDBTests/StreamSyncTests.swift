@@ -298,4 +298,20 @@ struct StreamSyncTests {
             #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 0)
         }
     }
+
+    @Test("Camera passwords never reach the database file")
+    func passwordsNotStored() async throws {
+        try await withHarness(streams: 30) { h in
+            let withPasswords = h.fleet.liveStreams.filter { $0.config.url.contains("pw@") }
+            #expect(!withPasswords.isEmpty)
+            try await h.sync()
+            let url = try h.read { db in
+                try String.fetchOne(db, sql: "SELECT json_extract(platform_config, '$.Source.Url') FROM stream_versions WHERE job_uid = ?",
+                                    arguments: [withPasswords[0].jobUID])
+            }
+            #expect(url?.hasPrefix("rtsp://admin:***@cam-") == true)
+            let raw = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
+            #expect(raw.range(of: Data("pw@".utf8)) == nil)
+        }
+    }
 }

@@ -1,13 +1,17 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// `streamdb sql`: an analyst's query, run on a read-only connection.
 ///
 /// The connection is opened read-only and put in `PRAGMA query_only`, so a statement that writes
-/// fails before it changes anything (https://sqlite.org/pragma.html#pragma_query_only).
+/// fails before it changes anything (https://sqlite.org/pragma.html#pragma_query_only). ATTACH is
+/// disabled by allowing no attached databases (https://sqlite.org/c3ref/limit.html), so a query
+/// cannot reach another file; loading extensions is off, as SQLite ships it.
 public enum ReadOnlySQL {
     public static func run(_ sql: String, in db: Database) throws -> ResultTable {
         try db.execute(sql: "PRAGMA query_only = 1")
+        sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_ATTACHED, 0)
         let statement: Statement
         do {
             statement = try db.makeStatement(sql: sql)

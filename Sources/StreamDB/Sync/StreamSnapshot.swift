@@ -133,7 +133,10 @@ extension StreamSnapshot {
     ///   stream is rejected rather than stored under the wrong key.
     /// - Throws: ``SnapshotRejection`` when the item lacks what the history is keyed on: an object
     ///   with a UUID `job_uid` and an integer or string `status`.
-    public init(item: JSONValue, expectedJobUID: String? = nil) throws {
+    /// - Parameter maskCredentials: replace URL passwords with `***` everywhere (see
+    ///   ``CredentialMask``); on by default.
+    public init(item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true) throws {
+        let item = maskCredentials ? CredentialMask.mask(item) : item
         guard case .object(var members) = item else {
             throw SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "the stream is \(item.typeDescription), not an object.")
         }

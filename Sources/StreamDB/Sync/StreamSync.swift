@@ -10,6 +10,8 @@ public struct SyncOptions: Sendable {
     public var useList = true
     /// Detail requests in flight at once.
     public var concurrency = 8
+    /// Store URL passwords as served instead of masking them (`--keep-url-credentials`).
+    public var keepURLCredentials = false
 
     public init() {}
 }
@@ -91,7 +93,7 @@ public final class StreamSync: Sendable {
         do {
             var detailTargets: [String] = []
             if options.useList {
-                let result = try await syncListing(state)
+                let result = try await syncListing(state, mask: !options.keepURLCredentials)
                 listing = result.listing
                 detailTargets = result.needDetails
                 if result.unreachable {
@@ -108,7 +110,7 @@ public final class StreamSync: Sendable {
                     failed = true
                     message = "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
                 }
-                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), state)
+                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), mask: !options.keepURLCredentials, state)
             }
         } catch let error as APIError {
             // Credentials refused: nothing more can succeed in this run.
@@ -156,7 +158,7 @@ public final class StreamSync: Sendable {
 
     /// Follows the list route page by page, storing each page as it arrives (one transaction a
     /// page) while the next one is fetched.
-    private func syncListing(_ state: RunState) async throws -> ListingResult {
+    private func syncListing(_ state: RunState, mask: Bool) async throws -> ListingResult {
         var result = ListingResult(listing: "complete")
         var visited = Set<String>()
         var url: String? = nil
@@ -203,7 +205,7 @@ public final class StreamSync: Sendable {
                     }
                 }
                 if total == nil, pageIndex == 1 { total = nil }
-                result.needDetails += try await storeItems(items, state)
+                result.needDetails += try await storeItems(items, mask: mask, state)
                 onProgress(SyncProgress(done: state.counts.seen, total: total, phase: "listing"))
             }
         }
@@ -226,7 +228,7 @@ public final class StreamSync: Sendable {
     }
 
     /// Stores the full objects of a list page; returns the uids of items that only name a stream.
-    private func storeItems(_ items: [JSONValue], _ state: RunState) async throws -> [String] {
+    private func storeItems(_ items: [JSONValue], mask: Bool, _ state: RunState) async throws -> [String] {
         var snapshots: [Result<StreamSnapshot, SnapshotRejection>] = []
         var needDetails: [String] = []
         for item in items {
@@ -236,7 +238,7 @@ public final class StreamSync: Sendable {
                 continue
             }
             do {
-                snapshots.append(.success(try StreamSnapshot(item: item)))
+                snapshots.append(.success(try StreamSnapshot(item: item, maskCredentials: mask)))
             } catch let rejection as SnapshotRejection {
                 snapshots.append(.failure(rejection))
             }
@@ -274,7 +276,7 @@ public final class StreamSync: Sendable {
     }
 
     /// Fetches streams by uid, `concurrency` at a time, writing results in batches.
-    private func fetchDetails(_ uids: [String], concurrency: Int, _ state: RunState) async throws {
+    private func fetchDetails(_ uids: [String], concurrency: Int, mask: Bool, _ state: RunState) async throws {
         guard !uids.isEmpty else { return }
         let api = self.api
         let total = uids.count
@@ -290,7 +292,7 @@ public final class StreamSync: Sendable {
                         switch try await api.detail(uid) {
                         case .found(let body):
                             do {
-                                return .fetched(.success(try StreamSnapshot(item: body, expectedJobUID: uid)), url: url)
+                                return .fetched(.success(try StreamSnapshot(item: body, expectedJobUID: uid, maskCredentials: mask)), url: url)
                             } catch let rejection as SnapshotRejection {
                                 return .fetched(.failure(rejection), url: url)
                             }
