@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// How the simulated server behaves.
 public struct SimulatorOptions: Sendable {
@@ -18,6 +19,12 @@ public struct SimulatorOptions: Sendable {
     public var faults = FaultPlan()
     /// Seed for the fault draws.
     public var faultSeed: UInt64 = 1
+    /// Serve HTTPS with this PEM certificate chain and key (deployments use self-signed ones).
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// Answer every API request with a 302 to this origin (`https://other:8443`), to test that
+    /// clients do not follow it with their credentials.
+    public var redirectAPITo: String?
 
     public init() {}
 }
@@ -35,8 +42,10 @@ public final class SimulatorServer: Sendable {
     private let channel: any Channel
     private let shared: Shared
 
-    /// `http://127.0.0.1:PORT`, the base URL to give `streamdb sync --url`.
-    public var baseURL: String { "http://\(host):\(port)" }
+    private let scheme: String
+
+    /// `http://127.0.0.1:PORT` (or https), the base URL to give `streamdb sync --url`.
+    public var baseURL: String { "\(scheme)://\(host):\(port)" }
 
     /// Requests answered so far (API routes), for tests and benchmarks.
     public var requestCount: Int { shared.requests.withLockedValue { $0 } }
@@ -64,7 +73,8 @@ public final class SimulatorServer: Sendable {
         }
     }
 
-    private init(fleet: Fleet, host: String, port: Int, channel: any Channel, shared: Shared) {
+    private init(fleet: Fleet, host: String, port: Int, scheme: String, channel: any Channel, shared: Shared) {
+        self.scheme = scheme
         self.fleet = fleet
         self.host = host
         self.port = port
@@ -78,19 +88,28 @@ public final class SimulatorServer: Sendable {
         logger: Logger = Logger(label: "streamdb-sim")
     ) async throws -> SimulatorServer {
         let shared = Shared(fleet: fleet, options: options, logger: logger)
+        var tls: NIOSSLContext?
+        if let certificate = options.tlsCertificateFile, let key = options.tlsKeyFile {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .file(key)))
+        }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(shared: shared))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
         let boundPort = channel.localAddress?.port ?? port
-        return SimulatorServer(fleet: fleet, host: host, port: boundPort, channel: channel, shared: shared)
+        return SimulatorServer(fleet: fleet, host: host, port: boundPort, scheme: tls == nil ? "http" : "https",
+                               channel: channel, shared: shared)
     }
 
     /// Stops accepting connections and closes the listening socket.
@@ -205,6 +224,9 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             }
         }
         guard path.hasPrefix("/api/") else { return htmlError(404) }
+        if let origin = options.redirectAPITo {
+            return Answer(status: .found, body: "", headers: [("Location", origin + request.uri)], contentType: "text/html; charset=utf-8")
+        }
         // Django's APPEND_SLASH: a GET without the trailing slash is redirected to it.
         if !path.hasSuffix("/") {
             let location = path + "/" + (request.uri.firstIndex(of: "?").map { String(request.uri[$0...]) } ?? "")

@@ -40,6 +40,12 @@ struct StreamdbSim: AsyncParsableCommand {
     @Flag(help: "List items carry only id and job_uid, so clients must fetch each detail.")
     var slimList = false
 
+    @Option(help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
     @Option(help: "Evolve the fleet every this many seconds (0: only on POST /_sim/tick).")
     var tick: Double = 0
 
@@ -72,6 +78,8 @@ struct StreamdbSim: AsyncParsableCommand {
         options.listRoute = !noList
         options.slimList = slimList
         options.faultSeed = seed
+        options.tlsCertificateFile = tlsCert
+        options.tlsKeyFile = tlsKey
         options.faults.serverErrorRate = fault5xx
         options.faults.throttleRate = fault429
         options.faults.retryAfterSeconds = retryAfter

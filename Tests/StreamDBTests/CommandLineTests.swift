@@ -131,7 +131,10 @@ struct CommandLineTests {
         }
     }
 
-    @Test("A sync killed at any moment leaves a consistent database that the next sync completes", arguments: 0..<6)
+    /// Six kills in the normal suite; `STREAMDB_TORTURE=1 swift test` runs a hundred.
+    static let killIterations = ProcessInfo.processInfo.environment["STREAMDB_TORTURE"] == "1" ? 100 : 6
+
+    @Test("A sync killed at any moment leaves a consistent database that the next sync completes", arguments: 0..<killIterations)
     func killedMidway(iteration: Int) async throws {
         var options = SimulatorOptions()
         options.slimList = true

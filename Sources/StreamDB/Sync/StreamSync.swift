@@ -129,8 +129,11 @@ public final class StreamSync: Sendable {
         } else if state.failures > 0 {
             let stored = counts.seen + counts.gone
             outcome = stored == 0 ? .failed : .partial
-            if stored == 0 {
-                message = message ?? "nothing could be synced: every request failed (see `streamdb runs` or sync_errors)."
+            if stored == 0, message == nil {
+                let first = try await store.read { db in
+                    try String.fetchOne(db, sql: "SELECT message FROM sync_errors WHERE sync_run_id = ? ORDER BY id LIMIT 1", arguments: [runID])
+                }
+                message = "nothing could be synced; the first error: \(first ?? "unknown") (all in `streamdb runs`)."
             }
         } else {
             outcome = .ok
@@ -178,7 +181,7 @@ public final class StreamSync: Sendable {
                                             message: "listing page \(pageIndex + 1): \(error.message)")
                 logger.error("listing page \(pageIndex + 1) failed: \(error.message)")
                 result.listing = "incomplete"
-                if pageIndex == 0, error.reason == .connection || error.reason == .timeout {
+                if pageIndex == 0, [.connection, .timeout, .tls].contains(error.reason) {
                     result.unreachable = true
                     result.failureMessage = "cannot reach \(api.configuration.baseURL.absoluteString): \(error.message)"
                 }
