@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "streamdb", targets: ["streamdb"]),
         .executable(name: "streamdb-sim", targets: ["streamdb-sim"]),
+        .executable(name: "streamdb-bench", targets: ["streamdb-bench"]),
         .library(name: "StreamDB", targets: ["StreamDB"]),
         .library(name: "StreamSim", targets: ["StreamSim"]),
     ],
@@ -64,6 +65,18 @@ let package = Package(
             dependencies: [
                 "StreamSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmark harness: sync and query speed against references measured in the same run.
+        .executableTarget(
+            name: "streamdb-bench",
+            dependencies: [
+                "StreamDB",
+                "StreamSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

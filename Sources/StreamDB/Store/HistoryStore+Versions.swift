@@ -19,6 +19,16 @@ public struct RecordResult: Sendable, Equatable {
     public let version: Int64
 }
 
+extension HistoryStore {
+    /// Records snapshots in one transaction, as a sync does with a page: for tools that build a
+    /// history without HTTP (the benchmark), through the same write path.
+    public func record(_ snapshots: [StreamSnapshot], observedAt: String, runID: Int64) async throws -> [RecordResult] {
+        try await write { db in
+            try snapshots.map { try Self.record($0, observedAt: observedAt, runID: runID, in: db) }
+        }
+    }
+}
+
 /// Where a version gets written. Every function here runs inside the caller's transaction, so a
 /// stream's version, documents, regions, areas, status row and streams row land together or not
 /// at all.

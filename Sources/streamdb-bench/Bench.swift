@@ -1,0 +1,248 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import StreamDB
+import StreamSim
+
+/// `streamdb-bench`: measures sync and query speed against references measured in the same run,
+/// and writes bench/RESULTS.md. Figures are printed next to their reference because these machines
+/// are noisy and only ratios are stable.
+@main
+struct StreamdbBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamdb-bench",
+        abstract: "Benchmark streamdb sync and queries against the bundled simulator; writes bench/RESULTS.md."
+    )
+
+    @Option(help: "Fleet sizes for the full first sync.")
+    var sizes: [Int] = [1000, 10000]
+
+    @Option(help: "Streams for the detail-only and resync measurements.")
+    var detailStreams = 2000
+
+    @Option(help: "Streams x versions of the query database.")
+    var queryStreams = 2000
+    @Option(help: "Versions per stream in the query database.")
+    var queryVersions = 50
+
+    @Option(help: "Process runs per query measurement.")
+    var repeats = 15
+
+    @Flag(help: "The issue's full sizes: 1,000 / 10,000 / 50,000 streams, and 10,000 x 100 versions for queries.")
+    var full = false
+
+    @Option(help: "Where to write the results.")
+    var output = "bench/RESULTS.md"
+
+    @Option(help: "The streamdb binary to measure (default: the one built beside this tool).")
+    var streamdb: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .error
+            return handler
+        }
+        let binary = streamdb ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "streamdb").path()
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchError("no streamdb binary at \(binary): build it first (swift build -c release).")
+        }
+        let work = FileManager.default.temporaryDirectory.appending(path: "streamdb-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        var report = Report(binary: binary)
+        let sizes = full ? [1000, 10000, 50000] : self.sizes
+        try await fullSync(sizes: sizes, binary: binary, work: work, report: &report)
+        try await detailSync(binary: binary, work: work, report: &report)
+        try await queries(binary: binary, work: work, report: &report,
+                          streams: full ? 10000 : queryStreams, versions: full ? 100 : queryVersions)
+        let text = report.markdown(command: "swift run -c release streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined())
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(toFile: output, atomically: true, encoding: .utf8)
+        print(text)
+        print("written to \(output)")
+    }
+
+    // MARK: 1. Full first sync, and 3. resyncs and 5. storage
+
+    func fullSync(sizes: [Int], binary: String, work: URL, report: inout Report) async throws {
+        for n in sizes {
+            let fleet = Fleet(size: n, seed: 9)
+            var options = SimulatorOptions()
+            options.pageSize = 100
+            let server = try await SimulatorServer.start(fleet: fleet, options: options)
+            defer { Task { await server.stop() } }
+            let ceiling = try await bareListLoop(server.baseURL)
+            let db = work.appending(path: "full-\(n).sqlite").path()
+            let first = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+            guard first.status == 0 else { throw BenchError("sync of \(n) streams exited \(first.status)") }
+            report.fullSync.append(.init(streams: n, seconds: first.seconds, rss: first.peakRSS, ceiling: ceiling))
+
+            // Resyncs: nothing changed, 1 % and 10 % of statuses changed.
+            for share in [0.0, 0.01, 0.10] {
+                let live = fleet.liveStreams
+                let changed = Int(Double(live.count) * share)
+                for stream in live.prefix(changed) { fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+                let before = try counts(db)
+                let sizeBefore = fileSize(db)
+                let resync = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+                let after = try counts(db)
+                report.resync.append(.init(
+                    streams: n, changedShare: share, seconds: resync.seconds, firstSeconds: first.seconds,
+                    versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
+                if share > 0 && changed > 0 {
+                    report.storage.append(.init(kind: "status-only change", streams: n,
+                                                bytesPerVersion: Double(fileSize(db) - sizeBefore) / Double(max(1, after.versions - before.versions))))
+                }
+            }
+            // A config change on 10 %: bytes per version.
+            let live = fleet.liveStreams
+            for (i, stream) in live.prefix(live.count / 10).enumerated() { fleet.setThreshold(stream.jobUID, 100 + i % 800) }
+            let before = try counts(db), sizeBefore = fileSize(db)
+            _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+            let after = try counts(db)
+            report.storage.append(.init(kind: "config change", streams: n,
+                                        bytesPerVersion: Double(fileSize(db) - sizeBefore) / Double(max(1, after.versions - before.versions))))
+            report.fileSizes.append((n, fileSize(db)))
+            await server.stop()
+        }
+    }
+
+    /// The transport ceiling: the same pages fetched by a bare client that neither parses nor stores.
+    func bareListLoop(_ base: String) async throws -> Double {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let elapsed = try await timed {
+            var page = 1
+            while true {
+                let request = HTTPClientRequest(url: "\(base)/api/streams/?format=json" + (page == 1 ? "" : "&page=\(page)"))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                let body = try await response.body.collect(upTo: 64 << 20)
+                if response.status != .ok { break }
+                // Only to know when to stop: look for "next": null without parsing the page.
+                if body.readableBytesView.firstRange(of: Array("\"next\": null".utf8)) != nil { break }
+                page += 1
+            }
+        }
+        try await client.shutdown()
+        return elapsed
+    }
+
+    // MARK: 2. Detail-only sync
+
+    func detailSync(binary: String, work: URL, report: inout Report) async throws {
+        let fleet = Fleet(size: detailStreams, seed: 10)
+        let server = try await SimulatorServer.start(fleet: fleet)
+        let db = work.appending(path: "detail.sqlite").path()
+        _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+        let uids = fleet.liveStreams.map(\.jobUID)
+        for concurrency in [8, 32, 64] {
+            let sync = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet", "--no-list",
+                                                "--concurrency", String(concurrency)])
+            let ceiling = try await bareDetailLoop(server.baseURL, uids: uids, concurrency: concurrency)
+            report.detail.append(.init(streams: uids.count, concurrency: concurrency, seconds: sync.seconds, ceiling: ceiling))
+        }
+        await server.stop()
+    }
+
+    func bareDetailLoop(_ base: String, uids: [String], concurrency: Int) async throws -> Double {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let elapsed = try await timed {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var pending = uids.makeIterator()
+                func next() {
+                    guard let uid = pending.next() else { return }
+                    group.addTask {
+                        let response = try await client.execute(HTTPClientRequest(url: "\(base)/api/streams/\(uid)/?format=json"), timeout: .seconds(30))
+                        _ = try await response.body.collect(upTo: 1 << 20)
+                    }
+                }
+                for _ in 0..<concurrency { next() }
+                while try await group.next() != nil { next() }
+            }
+        }
+        try await client.shutdown()
+        return elapsed
+    }
+
+    // MARK: 4. Queries
+
+    func queries(binary: String, work: URL, report: inout Report, streams: Int, versions: Int) async throws {
+        let db = work.appending(path: "queries.sqlite").path()
+        let build = try await timed { try await buildHistory(path: db, streams: streams, versions: versions) }
+        report.queryDatabase = (streams, versions, build, fileSize(db))
+        let (uid, asOf) = try pick(db, streams: streams, versions: versions)
+        let reference = (0..<repeats).map { _ in (try? runMeasured(binary, ["--version"]).seconds) ?? 0 }
+        report.processStart = percentiles(reference)
+        let cases: [(String, [String])] = [
+            ("history", ["history", uid]),
+            ("show", ["show", uid]),
+            ("diff", ["diff", uid, "--from", "1"]),
+            ("regions", ["regions"]),
+            ("regions --as-of", ["regions", "--as-of", asOf]),
+            ("sql over status_intervals", ["sql", "SELECT status, count(*), sum(duration_seconds) FROM status_intervals GROUP BY status"]),
+        ]
+        for (name, arguments) in cases {
+            var samples: [Double] = []
+            for _ in 0..<repeats {
+                let run = try runMeasured(binary, arguments + ["--db", db])
+                guard run.status == 0 || (name == "diff" && run.status == 1) else { throw BenchError("\(name) exited \(run.status)") }
+                samples.append(run.seconds)
+            }
+            report.queries.append((name, percentiles(samples)))
+        }
+    }
+
+    /// A history of `streams` x `versions`, written through the store's own write path: each round
+    /// changes statuses (and every tenth round a config) and records the fleet in batches.
+    func buildHistory(path: String, streams: Int, versions: Int) async throws {
+        let fleet = Fleet(size: streams, seed: 12)
+        let store = try HistoryStore.openForWriting(path: path)
+        let start = Date().addingTimeInterval(-Double(versions) * 600)
+        for round in 0..<versions {
+            let live = fleet.liveStreams
+            if round > 0 {
+                for stream in live {
+                    if round % 10 == 0 {
+                        fleet.setThreshold(stream.jobUID, 100 + (stream.config.threshold + round) % 800)
+                    } else {
+                        fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6)
+                    }
+                }
+            }
+            let observed = Timestamp.format(start.addingTimeInterval(Double(round) * 600))
+            let runID = try await store.beginRun(sourceURL: "bench", startedAt: observed)
+            let snapshots = try fleet.liveStreams.map { try StreamSnapshot(item: try JSONValue.parse($0.json)) }
+            for batch in stride(from: 0, to: snapshots.count, by: 500) {
+                _ = try await store.record(Array(snapshots[batch..<min(batch + 500, snapshots.count)]), observedAt: observed, runID: runID)
+            }
+            try await store.finishRun(runID, finishedAt: observed, outcome: "ok", listing: "complete", counts: SyncCounts(), message: nil)
+        }
+    }
+
+    /// A stream from the middle of the database, and a moment half way through its history.
+    func pick(_ path: String, streams: Int, versions: Int) throws -> (String, String) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let uid = try String.fetchOne(db, sql: "SELECT job_uid FROM streams ORDER BY job_uid LIMIT 1 OFFSET ?", arguments: [streams / 2])!
+            let moment = try String.fetchOne(db, sql: "SELECT observed_at FROM snapshots WHERE job_uid = ? AND version = ?",
+                                             arguments: [uid, max(1, versions / 2)])!
+            return (uid, moment)
+        }
+    }
+
+    func counts(_ path: String) throws -> (versions: Int, history: Int) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshots") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM status_history") ?? 0)
+        }
+    }
+}

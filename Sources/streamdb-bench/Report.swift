@@ -1,0 +1,113 @@
+import Foundation
+import StreamDB
+
+/// The figures of one benchmark run, and their Markdown table.
+struct Report {
+    struct FullSync { let streams: Int; let seconds: Double; let rss: Double; let ceiling: Double }
+    struct Resync { let streams: Int; let changedShare: Double; let seconds: Double; let firstSeconds: Double; let versionsWritten: Int; let bytesGrown: Int }
+    struct Detail { let streams: Int; let concurrency: Int; let seconds: Double; let ceiling: Double }
+    struct Storage { let kind: String; let streams: Int; let bytesPerVersion: Double }
+
+    let binary: String
+    var fullSync: [FullSync] = []
+    var resync: [Resync] = []
+    var detail: [Detail] = []
+    var storage: [Storage] = []
+    var fileSizes: [(Int, Int)] = []
+    var queryDatabase: (streams: Int, versions: Int, buildSeconds: Double, bytes: Int) = (0, 0, 0, 0)
+    var processStart: (median: Double, p95: Double) = (0, 0)
+    var queries: [(String, (median: Double, p95: Double))] = []
+
+    func markdown(command: String) -> String {
+        func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+        func sec(_ s: Double) -> String { String(format: "%.3f s", s) }
+        func mark(_ ok: Bool) -> String { ok ? "met" : "**not met**" }
+        var out = """
+            # streamdb benchmark results
+
+            Written by `streamdb-bench`; do not edit by hand.
+
+            - date: \(Timestamp.now())
+            - machine: \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)
+            - command: `\(command)`
+            - binary: `\(binary)`
+
+            Each figure stands next to a reference measured in the same run: only ratios are stable on a
+            shared machine. The simulator runs inside the benchmark process on loopback; `streamdb` runs as
+            a separate process, as from cron, so its times include process start.
+
+            ## 1. Full first sync through the list route (page size 100)
+
+            | streams | sync | streams/s | peak RSS | bare page loop (ceiling) | sync / ceiling | target: N=10,000 < 0.5 s, RSS < 100 MB |
+            | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+
+            """
+        for r in fullSync {
+            let target = r.streams == 10000 ? mark(r.seconds < 0.5) : (r.streams == 50000 ? mark(r.rss < 100) : "")
+            out += "| \(r.streams) | \(sec(r.seconds)) | \(Int(Double(r.streams) / r.seconds)) | \(String(format: "%.0f MiB", r.rss)) | \(sec(r.ceiling)) | \(String(format: "%.1fx", r.seconds / r.ceiling)) | \(target) |\n"
+        }
+        out += """
+
+            ## 2. Detail-only sync (`--no-list`)
+
+            | streams | concurrency | sync | requests/s | bare client, same concurrency | share of ceiling | target: >= 50 % at 32 |
+            | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+
+            """
+        for d in detail {
+            let share = d.ceiling / d.seconds
+            out += "| \(d.streams) | \(d.concurrency) | \(sec(d.seconds)) | \(Int(Double(d.streams) / d.seconds)) | \(sec(d.ceiling)) | \(String(format: "%.0f %%", share * 100)) | \(d.concurrency == 32 ? mark(share >= 0.5) : "") |\n"
+        }
+        out += """
+
+            ## 3. Resync
+
+            | streams | changed | resync | of first sync | versions written | file grew | target: unchanged <= 60 %, 0 versions, < 1 KB per 1,000 |
+            | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+
+            """
+        for r in resync {
+            let ratio = r.seconds / r.firstSeconds
+            let target = r.changedShare == 0
+                ? mark(ratio <= 0.6 && r.versionsWritten == 0 && Double(r.bytesGrown) < Double(r.streams) / 1000 * 1024)
+                : ""
+            out += "| \(r.streams) | \(String(format: "%.0f %%", r.changedShare * 100)) | \(sec(r.seconds)) | \(String(format: "%.0f %%", ratio * 100)) | \(r.versionsWritten) | \(r.bytesGrown) B | \(target) |\n"
+        }
+        out += """
+
+            ## 4. Queries (\(queryDatabase.streams) streams x \(queryDatabase.versions) versions, \(queryDatabase.bytes / 1_048_576) MiB, built in \(sec(queryDatabase.buildSeconds)) through the store's write path)
+
+            Wall time of whole `streamdb` processes; the reference is `streamdb --version`, process start alone.
+
+            | command | median | p95 | median less process start | target |
+            | --- | ---: | ---: | ---: | --- |
+            | `streamdb --version` (reference) | \(ms(processStart.median)) | \(ms(processStart.p95)) | | |
+
+            """
+        for (name, p) in queries {
+            let target: String
+            switch name {
+            case "history", "show", "diff": target = "< 20 ms: " + mark(p.median < 0.02)
+            case "regions --as-of": target = "< 300 ms: " + mark(p.median < 0.3)
+            default: target = ""
+            }
+            out += "| `\(name)` | \(ms(p.median)) | \(ms(p.p95)) | \(ms(max(0, p.median - processStart.median))) | \(target) |\n"
+        }
+        out += """
+
+            ## 5. Storage
+
+            | change | streams | bytes per version | target: status-only < 300 B |
+            | --- | ---: | ---: | --- |
+
+            """
+        for s in storage {
+            out += "| \(s.kind) | \(s.streams) | \(Int(s.bytesPerVersion)) | \(s.kind.hasPrefix("status") ? mark(s.bytesPerVersion < 300) : "") |\n"
+        }
+        out += "\n| streams | file size after all syncs |\n| ---: | ---: |\n"
+        for (n, bytes) in fileSizes {
+            out += "| \(n) | \(bytes / 1024) KiB |\n"
+        }
+        return out
+    }
+}
