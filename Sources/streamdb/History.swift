@@ -1,4 +1,5 @@
 import ArgumentParser
+import GRDB
 import Foundation
 import StreamDB
 
@@ -21,6 +22,12 @@ extension Streamdb {
         @Option(help: ArgumentHelp("Only what overlaps this time or earlier (ISO 8601).", valueName: "time"))
         var until: String?
 
+        @Flag(help: "Draw the timeline as a bar over a time axis, a shade per status (from the first sync that saw the stream, or --since, to now).")
+        var chart = false
+
+        @Option(help: "Chart width in columns.")
+        var width = 72
+
         func run() async throws {
             let sinceTime = try since.map { try parseTime($0, option: "--since") }
             let untilTime = try until.map { try parseTime($0, option: "--until") }
@@ -28,6 +35,17 @@ extension Streamdb {
             let labels = try output.labels()
             let timeline = try query(store) { db in
                 try StatusTimeline.load(jobUID: try StreamLookup.resolve(jobUID, in: db), since: sinceTime, until: untilTime, in: db)
+            }
+            if chart {
+                let firstSeen = try query(store) { db in
+                    try String.fetchOne(db, sql: "SELECT first_seen_at FROM streams WHERE job_uid = ?", arguments: [timeline.jobUID])
+                }
+                let from = (sinceTime ?? firstSeen).flatMap(Timestamp.parse) ?? Date()
+                let to = untilTime.flatMap(Timestamp.parse) ?? Date()
+                print("history of \(timeline.jobUID) (times UTC)")
+                print(TimelineChart.render(timeline, from: from, to: to, width: max(10, width), labels: labels,
+                                           colour: isatty(STDOUT_FILENO) == 1), terminator: "")
+                return
             }
             if output.format == .table {
                 print("history of \(timeline.jobUID) (times UTC)")
