@@ -33,6 +33,7 @@ extension Streamdb {
             let untilTime = try until.map { try parseTime($0, option: "--until") }
             let store = try openForQuery(database)
             let labels = try output.labels()
+            let zone = try output.zone()
             let timeline = try query(store) { db in
                 try StatusTimeline.load(jobUID: try StreamLookup.resolve(jobUID, in: db), since: sinceTime, until: untilTime, in: db)
             }
@@ -42,15 +43,15 @@ extension Streamdb {
                 }
                 let from = (sinceTime ?? firstSeen).flatMap(Timestamp.parse) ?? Date()
                 let to = untilTime.flatMap(Timestamp.parse) ?? Date()
-                print("history of \(timeline.jobUID) (times UTC)")
+                print("history of \(timeline.jobUID) (times \(output.zoneName))")
                 print(TimelineChart.render(timeline, from: from, to: to, width: max(10, width), labels: labels,
                                            colour: isatty(STDOUT_FILENO) == 1), terminator: "")
                 return
             }
             if output.format == .table {
-                print("history of \(timeline.jobUID) (times UTC)")
+                print("history of \(timeline.jobUID) (times \(output.zoneName))")
             }
-            print(timeline.table(labels: labels, readable: output.format == .table).rendered(as: output.format), terminator: "")
+            print(timeline.table(labels: labels, readable: output.format == .table, zone: zone).rendered(as: output.format), terminator: "")
         }
     }
 }

@@ -21,6 +21,19 @@ struct OutputOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A file of CODE=NAME lines (11=WORKING) naming status codes.", valueName: "file"))
     var statusLabels: String?
 
+    @Option(help: ArgumentHelp("Show table times in this IANA time zone (Europe/Minsk); json and csv stay UTC.", valueName: "zone"))
+    var tz: String?
+
+    func zone() throws -> TimeZone? {
+        guard let tz else { return nil }
+        guard let zone = TimeZone(identifier: tz) else {
+            throw ValidationError("--tz: '\(tz)' is not an IANA time zone name (e.g. Europe/Minsk, UTC).")
+        }
+        return zone
+    }
+
+    var zoneName: String { tz ?? "UTC" }
+
     func labels() throws -> StatusLabels {
         try statusLabels.map { try StatusLabels(file: $0) } ?? StatusLabels()
     }

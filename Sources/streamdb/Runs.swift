@@ -19,7 +19,8 @@ extension Streamdb {
         func run() async throws {
             let store = try openForQuery(database)
             let readable = output.format == .table
-            let runs = try query(store) { db in try SyncRunLedger.runs(last: last, readable: readable, in: db) }
+            let zone = try output.zone()
+            let runs = try query(store) { db in try SyncRunLedger.runs(last: last, readable: readable, zone: zone, in: db) }
             print(runs.rendered(as: output.format), terminator: "")
             guard readable else { return }
             let errors = try query(store) { db in try SyncRunLedger.errors(last: last, limit: maxErrors, in: db) }

@@ -34,8 +34,9 @@ extension Streamdb {
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of") }
             let store = try openForQuery(database)
             let labels = try output.labels()
+            let zone = try output.zone()
             let table = try query(store) { db in
-                try StreamList.load(filter, labels: labels, readable: output.format == .table, in: db)
+                try StreamList.load(filter, labels: labels, readable: output.format == .table, zone: zone, in: db)
             }
             print(table.rendered(as: output.format), terminator: "")
         }

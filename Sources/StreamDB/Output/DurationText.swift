@@ -16,9 +16,17 @@ public enum DurationText {
         return "\(secs)s"
     }
 
-    /// A stored time shown to the second, in UTC: `2024-02-04 12:15:11`.
-    public static func readable(_ stored: String) -> String {
+    /// A stored time shown to the second, in UTC (`2024-02-04 12:15:11`) or in `zone`
+    /// (`2024-02-04 15:15:11 +03`).
+    public static func readable(_ stored: String, zone: TimeZone? = nil) -> String {
         guard let date = Timestamp.parse(stored) else { return stored }
+        if let zone, zone.secondsFromGMT(for: date) != 0 || zone.identifier != "UTC" && zone.identifier != "GMT" {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = zone
+            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss xx"
+            return formatter.string(from: date)
+        }
         let text = Timestamp.format(date)
         return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
     }

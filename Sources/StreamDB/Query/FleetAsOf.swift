@@ -35,7 +35,7 @@ public enum StreamList {
         public init() {}
     }
 
-    public static func load(_ filter: Filter, labels: StatusLabels, readable: Bool, in db: Database) throws -> ResultTable {
+    public static func load(_ filter: Filter, labels: StatusLabels, readable: Bool, zone: TimeZone? = nil, in db: Database) throws -> ResultTable {
         var conditions = ["f.gone = :gone"]
         var arguments: [String: (any DatabaseValueConvertible)?] = ["as_of": FleetAsOf.moment(filter.asOf), "gone": filter.gone]
         if let region = filter.region {
@@ -69,7 +69,7 @@ public enum StreamList {
         var table = ResultTable(columns: ["job_uid", "status", "case_type", "regions", "version", "first_seen_at", "last_seen_at", "gone_at"])
         let time = { (t: String?) -> ResultTable.Cell in
             guard let t else { return .null }
-            return .text(readable ? DurationText.readable(t) : t)
+            return .text(readable ? DurationText.readable(t, zone: zone) : t)
         }
         for row in rows {
             let status = StatusTimeline.text(row["status"]).map { ResultTable.Cell.text(labels.label($0)) } ?? .null

@@ -82,10 +82,11 @@ public struct StatusTimeline: Sendable {
     }
 
     /// The timeline as rows: `from`, `to`, `duration`, `event`, `status`, `time_source`, `note`.
-    public func table(labels: StatusLabels, readable: Bool) -> ResultTable {
+    /// - Parameter zone: the time zone of readable times (UTC when nil).
+    public func table(labels: StatusLabels, readable: Bool, zone: TimeZone? = nil) -> ResultTable {
         var table = ResultTable(columns: ["from", "to", "duration", "event", "status", "time_source", "note"])
         for e in entries {
-            let time = { (t: String) in readable ? DurationText.readable(t) : t }
+            let time = { (t: String) in readable ? DurationText.readable(t, zone: zone) : t }
             let to: ResultTable.Cell = e.isInterval ? .text(e.until.map(time) ?? "now") : .null
             let duration: ResultTable.Cell = e.durationSeconds.map {
                 readable ? .text(DurationText.format(seconds: $0)) : .double($0)

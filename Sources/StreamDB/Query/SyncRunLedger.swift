@@ -3,7 +3,7 @@ import GRDB
 
 /// `streamdb runs`: the last sync runs with outcome and counts, and the errors of each.
 public enum SyncRunLedger {
-    public static func runs(last: Int, readable: Bool, in db: Database) throws -> ResultTable {
+    public static func runs(last: Int, readable: Bool, zone: TimeZone? = nil, in db: Database) throws -> ResultTable {
         var table = ResultTable(columns: ["run", "started_at", "elapsed", "outcome", "listing", "seen", "new", "changed",
                                           "unchanged", "gone", "back", "errors", "source_url"])
         for row in try Row.fetchAll(db, sql: """
@@ -17,7 +17,7 @@ public enum SyncRunLedger {
                 elapsed = readable ? .text(String(format: "%.2f s", seconds)) : .double((seconds * 1000).rounded() / 1000)
             }
             table.rows.append([
-                .int(row["id"]), .text(readable ? DurationText.readable(started) : started), elapsed,
+                .int(row["id"]), .text(readable ? DurationText.readable(started, zone: zone) : started), elapsed,
                 .text(row["outcome"]), (row["listing"] as String?).map(ResultTable.Cell.text) ?? .null,
                 .int(row["streams_seen"]), .int(row["streams_new"]), .int(row["streams_changed"]),
                 .int(row["streams_unchanged"]), .int(row["streams_gone"]), .int(row["streams_back"]),
