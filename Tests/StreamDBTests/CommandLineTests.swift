@@ -82,6 +82,11 @@ struct CommandLineTests {
                 #expect(result.stderr.contains("read"))
             }
             #expect(try h.count("SELECT count(*) FROM streams") == 3)
+            let attach = try await BuiltProduct.run(["sql", "ATTACH DATABASE '\(h.databasePath)' AS other", "--db", h.databasePath])
+            #expect(attach.status == 2)
+            let extensionLoad = try await BuiltProduct.run(["sql", "SELECT load_extension('/tmp/none.so')", "--db", h.databasePath])
+            #expect(extensionLoad.status == 2)
+            #expect(extensionLoad.stderr.contains("not authorized"))
         }
     }
 
