@@ -138,7 +138,8 @@ CREATE TABLE snapshots (
     binary_config_id   INTEGER REFERENCES documents (id),
     PRIMARY KEY (job_uid, version)
 ) WITHOUT ROWID;
-CREATE INDEX snapshots_by_observed_at ON snapshots (observed_at);
+-- Finds the version a stream had at a moment (`--as-of`) with one seek per stream.
+CREATE INDEX snapshots_by_stream_time ON snapshots (job_uid, observed_at);
 CREATE INDEX snapshots_by_platform_config ON snapshots (platform_config_id);
 
 -- Every region ever named by a payload. The title is the latest one stored; the payloads in
@@ -196,6 +197,9 @@ CREATE TABLE status_history (
     FOREIGN KEY (job_uid, version) REFERENCES snapshots (job_uid, version)
 );
 CREATE INDEX status_history_by_stream ON status_history (job_uid, changed_at);
+-- Whether a stream existed at a moment: its last presence event (first seen, gone, back) by then.
+CREATE INDEX status_history_presence ON status_history (job_uid, observed_at)
+    WHERE event IN ('first_seen', 'gone', 'back');
 
 -- ---------------------------------------------------------------------------------------------
 -- Views: the names analysts query.

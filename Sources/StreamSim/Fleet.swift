@@ -53,10 +53,14 @@ public final class Fleet: Sendable {
     /// The JSON of `count` live streams starting at `offset`, and how many live streams there are.
     func page(offset: Int, count: Int) -> (items: [String], total: Int) {
         state.withLockedValue { s in
-            let live = s.streams.lazy.filter { !$0.deleted }
-            let total = live.count
-            let items = live.dropFirst(offset).prefix(count).map(\.json)
-            return (Array(items), total)
+            var items: [String] = []
+            items.reserveCapacity(min(count, 1000))
+            var total = 0
+            for stream in s.streams where !stream.deleted {
+                if total >= offset && items.count < count { items.append(stream.json) }
+                total += 1
+            }
+            return (items, total)
         }
     }
 

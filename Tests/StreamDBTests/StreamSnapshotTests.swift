@@ -143,4 +143,20 @@ struct StreamSnapshotTests {
         #expect(CredentialMask.mask("rtsp://camera.local/live") == "rtsp://camera.local/live")
         #expect(CredentialMask.mask("rtsp://user@camera.local/live") == "rtsp://user@camera.local/live")
     }
+
+    @Test("The parser reads escapes, surrogate pairs and every JSON type, and refuses what is not JSON")
+    func parser() throws {
+        let value = try JSONValue.parse(#" {"s": "a\"b\\c\/d\n\u00e9\ud83d\ude00", "n": -0.5, "i": -12, "e": 1E3, "t": true, "f": false, "z": null, "a": [], "o": {}} "#)
+        #expect(value["s"] == .string("a\"b\\c/d\né😀"))
+        #expect(value["n"] == .double(-0.5))
+        #expect(value["i"] == .int(-12))
+        #expect(value["e"] == .int(1000))
+        #expect(value["t"] == .bool(true) && value["f"] == .bool(false) && value["z"] == .null)
+        #expect(value["a"] == .array([]) && value["o"] == .object([:]))
+        #expect(try JSONValue.parse(#"{"k": 1, "k": 2}"#)["k"] == .int(2))
+        #expect(try JSONValue.parse("\"é\"") == .string("é"))
+        for bad in ["{} x", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\ud800\"", "\"a\u{01}b\"", "tru", "[1 2]", "{\"a\":}", "1e999"] {
+            #expect(throws: JSONValue.ParseError.self, "\(bad)") { try JSONValue.parse(bad) }
+        }
+    }
 }

@@ -14,15 +14,10 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses a JSON document. Throws ``JSONValue/ParseError`` with a one-line reason.
+    /// Parses a JSON document (see `JSONValue+Parser.swift`). Throws ``JSONValue/ParseError``
+    /// with a one-line reason.
     public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let error as DecodingError {
-            throw ParseError(reason: Self.describe(error))
-        } catch {
-            throw ParseError(reason: "\(error)")
-        }
+        try parseBytes(data)
     }
 
     /// Parses JSON held in a string (the API's `platform_json`, `binary_json`).

@@ -11,12 +11,15 @@ enum FleetAsOf {
     static let sql = """
         SELECT s.job_uid, s.version, s.rest_id, s.platform_config_id, s.status, s.observed_at,
                coalesce((SELECT h.event = 'gone' FROM status_history AS h
-                          WHERE h.job_uid = s.job_uid AND h.observed_at <= :as_of
+                          WHERE h.job_uid = st.job_uid AND h.event IN ('first_seen', 'gone', 'back')
+                            AND h.observed_at <= :as_of
                           ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0) AS gone
-        FROM snapshots AS s
-        WHERE s.observed_at <= :as_of
-          AND NOT EXISTS (SELECT 1 FROM snapshots AS n
-                          WHERE n.job_uid = s.job_uid AND n.version > s.version AND n.observed_at <= :as_of)
+        FROM streams AS st
+        JOIN snapshots AS s ON s.job_uid = st.job_uid
+         AND s.version = (SELECT x.version FROM snapshots AS x
+                          WHERE x.job_uid = st.job_uid AND x.observed_at <= :as_of
+                          ORDER BY x.observed_at DESC, x.version DESC LIMIT 1)
+        WHERE st.first_seen_at <= :as_of
         """
 
     /// `asOf`, or a time after everything stored.

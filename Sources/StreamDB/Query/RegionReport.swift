@@ -6,26 +6,25 @@ import GRDB
 public enum RegionReport {
     /// - Parameter asOf: count the fleet as the mirror knew it then; nil for now.
     public static func load(labels: StatusLabels, asOf: String? = nil, in db: Database) throws -> ResultTable {
-        let moment: StatementArguments = ["as_of": FleetAsOf.moment(asOf)]
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT region, count(*) AS streams FROM (\(Self.placedSQL)) GROUP BY region ORDER BY streams DESC, region
-            """, arguments: moment)
-        var table = ResultTable(columns: ["region", "streams", "by_status", "by_case_type"])
-        for row in rows {
+        // One pass over the fleet; the counting is done here rather than by a query per region.
+        struct Tally { var streams = 0; var statuses: [String: Int] = [:]; var cases: [String: Int] = [:] }
+        var tallies: [String: Tally] = [:]
+        let cursor = try Row.fetchCursor(db, sql: placedSQL, arguments: ["as_of": FleetAsOf.moment(asOf)])
+        while let row = try cursor.next() {
             let region: String = row["region"]
-            let statuses = try Row.fetchAll(db, sql: """
-                SELECT status, count(*) AS n FROM (\(Self.placedSQL)) WHERE region = :region GROUP BY status ORDER BY n DESC, status
-                """, arguments: moment + ["region": region])
-            let cases = try Row.fetchAll(db, sql: """
-                SELECT coalesce(case_type, '(unknown)') AS case_type, count(*) AS n FROM (\(Self.placedSQL))
-                WHERE region = :region GROUP BY 1 ORDER BY n DESC, 1
-                """, arguments: moment + ["region": region])
-            let statusText = statuses.map { r -> String in
-                let raw = StatusTimeline.text(r["status"]) ?? "null"
-                return "\(labels.name(raw)): \(r["n"] as Int)"
-            }.joined(separator: ", ")
-            let caseText = cases.map { "\($0["case_type"] as String): \($0["n"] as Int)" }.joined(separator: ", ")
-            table.rows.append([.text(region), .int(row["streams"]), .text(statusText), .text(caseText)])
+            let status = StatusTimeline.text(row["status"]) ?? "null"
+            let caseType = row["case_type"] as String? ?? "(unknown)"
+            tallies[region, default: Tally()].streams += 1
+            tallies[region]!.statuses[status, default: 0] += 1
+            tallies[region]!.cases[caseType, default: 0] += 1
+        }
+        func ranked(_ counts: [String: Int], _ name: (String) -> String) -> String {
+            counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\(name($0.key)): \($0.value)" }.joined(separator: ", ")
+        }
+        var table = ResultTable(columns: ["region", "streams", "by_status", "by_case_type"])
+        for (region, tally) in tallies.sorted(by: { ($1.value.streams, $0.key) < ($0.value.streams, $1.key) }) {
+            table.rows.append([.text(region), .int(Int64(tally.streams)), .text(ranked(tally.statuses, labels.name)),
+                               .text(ranked(tally.cases, { $0 }))])
         }
         return table
     }

@@ -10,12 +10,49 @@ public enum CredentialMask {
     /// What a masked password reads as.
     public static let placeholder = "***"
 
-    nonisolated(unsafe) private static let userInfo = /([A-Za-z][A-Za-z0-9+.\-]*:\/\/[^\/\s:@"]*):([^@\/\s"]+)@/
-
-    /// `text` with every URL password replaced by ``placeholder``.
+    /// `text` with every URL password replaced by ``placeholder``: in `scheme://user:password@host`,
+    /// the part between the first `:` after `//` and the `@` that ends the authority.
     public static func mask(_ text: String) -> String {
-        guard text.contains("://"), text.contains("@") else { return text }
-        return text.replacing(userInfo) { match in "\(match.1):\(placeholder)@" }
+        guard text.utf8.count >= 8, text.contains("://") else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        var changed = false
+        while i < bytes.count {
+            // At "://" preceded by a scheme character: look at the authority that follows.
+            if i + 2 < bytes.count, bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"),
+               i > 0, isSchemeByte(bytes[i - 1]) {
+                out.append(contentsOf: bytes[i...(i + 2)])
+                var j = i + 3
+                var colon: Int?
+                var at: Int?
+                while j < bytes.count {
+                    let b = bytes[j]
+                    if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: " ")
+                        || b == UInt8(ascii: "\"") || b < 0x20 { break }
+                    if b == UInt8(ascii: "@") { at = j }
+                    if b == UInt8(ascii: ":"), colon == nil, at == nil { colon = j }
+                    j += 1
+                }
+                if let colon, let at, colon < at, at > colon + 1 {
+                    out.append(contentsOf: bytes[(i + 3)...colon])
+                    out.append(contentsOf: placeholder.utf8)
+                    out.append(contentsOf: bytes[at..<j])
+                    changed = true
+                } else {
+                    out.append(contentsOf: bytes[(i + 3)..<j])
+                }
+                i = j
+                continue
+            }
+            out.append(bytes[i])
+            i += 1
+        }
+        return changed ? String(decoding: out, as: UTF8.self) : text
+    }
+
+    private static func isSchemeByte(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2D || b == 0x2E
     }
 
     /// `value` with every string masked, at any depth (JSON held in strings included).
