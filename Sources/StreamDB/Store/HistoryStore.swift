@@ -33,6 +33,11 @@ public final class HistoryStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "streamdb"
+        configuration.prepareDatabase { db in
+            // In WAL mode NORMAL keeps the database consistent after a crash or power loss; only
+            // the last transactions may roll back (https://sqlite.org/pragma.html#pragma_synchronous).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
