@@ -122,8 +122,10 @@ struct StreamdbBench: AsyncParsableCommand {
                 let response = try await client.execute(request, timeout: .seconds(30))
                 let body = try await response.body.collect(upTo: 64 << 20)
                 if response.status != .ok { break }
-                // Only to know when to stop: look for "next": null without parsing the page.
-                if body.readableBytesView.firstRange(of: Array("\"next\": null".utf8)) != nil { break }
+                // Only to know when to stop: DRF puts "next" at the start of the page; look for
+                // "next": null there without parsing the page.
+                let head = String(decoding: body.readableBytesView.prefix(256), as: UTF8.self)
+                if head.contains("\"next\": null") { break }
                 page += 1
             }
         }
