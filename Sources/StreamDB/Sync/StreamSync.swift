@@ -232,24 +232,47 @@ public final class StreamSync: Sendable {
 
     /// Stores the full objects of a list page; returns the uids of items that only name a stream.
     private func storeItems(_ items: [JSONValue], mask: Bool, _ state: RunState) async throws -> [String] {
-        var snapshots: [Result<StreamSnapshot, SnapshotRejection>] = []
+        var whole: [JSONValue] = []
         var needDetails: [String] = []
         for item in items {
             let isWhole = item["platform_json"] != nil && item["status"] != nil
             if !isWhole, let uid = item["job_uid"]?.stringValue.flatMap(JobUID.normalized) {
                 needDetails.append(uid)
-                continue
-            }
-            do {
-                snapshots.append(.success(try StreamSnapshot(item: item, maskCredentials: mask)))
-            } catch let rejection as SnapshotRejection {
-                snapshots.append(.failure(rejection))
+            } else {
+                whole.append(item)
             }
         }
+        let snapshots = await Self.normalise(whole, mask: mask)
         let observedAt = now()
         let outcomes = snapshots.map { DetailOutcome.fetched($0, url: api.configuration.listURL) }
         try await write(outcomes, observedAt: observedAt, state)
         return needDetails
+    }
+
+    /// Normalises a page's items on every core (parsing the embedded configs, canonical JSON and
+    /// hashing are most of a sync's CPU time), keeping their order.
+    static func normalise(_ items: [JSONValue], mask: Bool) async -> [Result<StreamSnapshot, SnapshotRejection>] {
+        func one(_ item: JSONValue) -> Result<StreamSnapshot, SnapshotRejection> {
+            do {
+                return .success(try StreamSnapshot(item: item, maskCredentials: mask))
+            } catch let rejection as SnapshotRejection {
+                return .failure(rejection)
+            } catch {
+                return .failure(SnapshotRejection(kind: "invalid_item", jobUID: nil, message: "\(error)"))
+            }
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        guard items.count >= 16, cores > 1 else { return items.map(one) }
+        let chunk = (items.count + cores - 1) / cores
+        return await withTaskGroup(of: (Int, [Result<StreamSnapshot, SnapshotRejection>]).self) { group in
+            for start in stride(from: 0, to: items.count, by: chunk) {
+                let slice = Array(items[start..<min(start + chunk, items.count)])
+                group.addTask { (start, slice.map(one)) }
+            }
+            var parts: [(Int, [Result<StreamSnapshot, SnapshotRejection>])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
     }
 
     // MARK: - Details
