@@ -47,8 +47,9 @@ public final class StreamsAPI: Sendable {
 
     /// One page of the list route.
     public enum ListAnswer: Sendable {
-        /// Items and the absolute URL of the next page (nil on the last page or for a bare array).
-        case page(items: [JSONValue], next: String?)
+        /// Items, the absolute URL of the next page (nil on the last page or for a bare array), and
+        /// the envelope's `count` of all items when the server sends one.
+        case page(items: [JSONValue], next: String?, count: Int?)
         /// The server has no list route (404 or 405): only known or named streams can be synced.
         case unavailable(status: Int)
     }
@@ -61,7 +62,7 @@ public final class StreamsAPI: Sendable {
         case 200:
             let value = try parseJSON(response, url: url)
             if let items = value.arrayValue {
-                return .page(items: items, next: nil)
+                return .page(items: items, next: nil, count: items.count)
             }
             if let results = value["results"]?.arrayValue {
                 var next: String?
@@ -71,7 +72,7 @@ public final class StreamsAPI: Sendable {
                 case let other?:
                     throw APIError(.malformedBody, "the list page's 'next' is \(other.typeDescription), not a URL.", url: url)
                 }
-                return .page(items: results, next: next)
+                return .page(items: results, next: next, count: value["count"]?.intValue.map { Int($0) })
             }
             throw APIError(.malformedBody, "the list route answered JSON that is neither an array nor a page with 'results'.", url: url)
         case 404, 405:

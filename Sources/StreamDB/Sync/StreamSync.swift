@@ -167,7 +167,6 @@ public final class StreamSync: Sendable {
         var url: String? = nil
         var pending: Task<StreamsAPI.ListAnswer, any Error>? = Task { [api] in try await api.listPage(nil) }
         var pageIndex = 0
-        var total: Int?
         while let task = pending {
             pending = nil
             let answer: StreamsAPI.ListAnswer
@@ -192,7 +191,7 @@ public final class StreamSync: Sendable {
                 logger.info("the server has no list route (HTTP \(status)); syncing known and named streams")
                 result.listing = "unavailable"
                 return result
-            case .page(let items, let next):
+            case .page(let items, let next, let count):
                 pageIndex += 1
                 if let url { visited.insert(url) }
                 if let next {
@@ -207,9 +206,8 @@ public final class StreamSync: Sendable {
                         pending = Task { [api] in try await api.listPage(sameOrigin) }
                     }
                 }
-                if total == nil, pageIndex == 1 { total = nil }
                 result.needDetails += try await storeItems(items, mask: mask, state)
-                onProgress(SyncProgress(done: state.counts.seen, total: total, phase: "listing"))
+                onProgress(SyncProgress(done: state.counts.seen, total: count, phase: "listing"))
             }
         }
         return result
