@@ -158,10 +158,7 @@ struct CommandLineTests {
                 (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
                  try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
                  // Every current version exists, and every version's documents do.
-                 try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
-                      ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
-                    """),
+                 try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL),
                  try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL"))
             }
             #expect(integrity == "ok")

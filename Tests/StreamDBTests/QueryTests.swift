@@ -123,10 +123,7 @@ struct QueryTests {
                 let store = try HistoryStore.openReadOnly(path: h.databasePath)
                 let (streams, brokenCurrent) = try store.readNow { db in
                     (try Int.fetchOne(db, sql: "SELECT count(*) FROM current_streams") ?? 0,
-                     try Int.fetchOne(db, sql: """
-                        SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
-                          ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
-                        """) ?? -1)
+                     try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL) ?? -1)
                 }
                 #expect(streams == 60)
                 #expect(brokenCurrent == 0)

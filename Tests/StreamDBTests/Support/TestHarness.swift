@@ -67,6 +67,13 @@ final class TestHarness: Sendable {
         try database().read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0 }
     }
 
+    /// The SQL that counts streams whose `current_version` has no stored version: 0 in any
+    /// consistent database.
+    static let missingCurrentVersionsSQL = """
+        SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
+          ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
+        """
+
     /// Row counts of every table that a sync adds history to.
     func historyCounts() throws -> [String: Int] {
         var counts: [String: Int] = [:]
