@@ -7,8 +7,8 @@ extension JSONValue {
     /// Parses RFC 8259 JSON straight from UTF-8 bytes into a ``JSONValue``.
     ///
     /// A sync parses every stream and its two embedded configs, so this is the hot path: going
-    /// through `JSONSerialization` costs a bridge to `NSDictionary` per object, and `Codable`
-    /// a thrown error per value type tried; measured in bench/RESULTS.md. Invalid UTF-8, control
+    /// through `JSONSerialization` costs a bridge to `NSDictionary` per object, and a `Codable`
+    /// decoder a thrown error per value type tried; measured in bench/RESULTS.md. Invalid UTF-8, control
     /// characters in strings, nesting beyond ``maximumDepth`` and trailing bytes are errors.
     /// Duplicate keys: the last one wins. Integers beyond 64 bits become doubles.
     static func parseBytes(_ data: Data) throws -> JSONValue {

@@ -51,18 +51,12 @@ public final class HistoryStore: Sendable {
     private static func checkBeforeWriting(path: String) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size > 0 else { return }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            let migrator = Self.migrator
-            let (superseded, applied) = try queue.read { db in
-                (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db))
-            }
+            let queue = try DatabaseQueue(path: path, configuration: readOnlyConfiguration)
+            let state = try queue.read(schemaState)
             try queue.close()
-            if superseded {
-                let unknown = applied.subtracting(migrator.migrations).sorted().joined(separator: ", ")
+            if state.superseded {
+                let unknown = state.applied.subtracting(migrator.migrations).sorted().joined(separator: ", ")
                 throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to streamdb \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
             }
         } catch let error as StoreError {
@@ -77,20 +71,14 @@ public final class HistoryStore: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.missing, "no database at \(path): run `streamdb sync` first, or point --db / $STREAMDB_DB at one.")
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
         let queue: DatabaseQueue
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-            let migrator = Self.migrator
-            let (applied, superseded) = try queue.read { db in
-                (try migrator.appliedIdentifiers(db), try migrator.hasBeenSuperseded(db))
-            }
-            if superseded {
+            queue = try DatabaseQueue(path: path, configuration: readOnlyConfiguration)
+            let state = try queue.read(schemaState)
+            if state.superseded {
                 throw StoreError(.newerSchema, "\(path) was written by a newer streamdb; use a newer streamdb to read it.")
             }
-            if applied.isEmpty {
+            if state.applied.isEmpty {
                 throw StoreError(.neverSynced, "\(path) has never been synced: run `streamdb sync` first.")
             }
         } catch let error as StoreError {
@@ -99,6 +87,19 @@ public final class HistoryStore: Sendable {
             throw Self.translate(error, path: path)
         }
         return HistoryStore(path: path, database: queue)
+    }
+
+    /// A connection that can never write the file.
+    private static var readOnlyConfiguration: Configuration {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        return configuration
+    }
+
+    /// Which migrations a database has, and whether it has some this binary does not know.
+    private static func schemaState(_ db: Database) throws -> (applied: Set<String>, superseded: Bool) {
+        (try migrator.appliedIdentifiers(db), try migrator.hasBeenSuperseded(db))
     }
 
     /// The migrations in `migrations/*.sql`, compiled into the binary, applied in name order,
