@@ -163,8 +163,8 @@ public final class StreamSync: Sendable {
     /// page) while the next one is fetched.
     private func syncListing(_ state: RunState, mask: Bool) async throws -> ListingResult {
         var result = ListingResult(listing: "complete")
-        var visited = Set<String>()
-        var url: String? = nil
+        // Every page URL requested so far: a `next` pointing back to one is a loop.
+        var requested: Set<String> = [api.configuration.listURL]
         var pending: Task<StreamsAPI.ListAnswer, any Error>? = Task { [api] in try await api.listPage(nil) }
         var pageIndex = 0
         while let task = pending {
@@ -193,16 +193,14 @@ public final class StreamSync: Sendable {
                 return result
             case .page(let items, let next, let count):
                 pageIndex += 1
-                if let url { visited.insert(url) }
                 if let next {
                     let sameOrigin = sameOriginURL(next)
-                    if visited.contains(sameOrigin) || sameOrigin == api.configuration.listURL {
+                    if !requested.insert(sameOrigin).inserted {
                         state.failures += 1
                         try await store.recordError(runID: state.runID, jobUID: nil, kind: "pagination_loop", url: next,
                                                     message: "page \(pageIndex)'s next link points back to a page already read; the listing stops there.")
                         result.listing = "incomplete"
                     } else {
-                        url = sameOrigin
                         pending = Task { [api] in try await api.listPage(sameOrigin) }
                     }
                 }
