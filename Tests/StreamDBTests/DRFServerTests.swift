@@ -103,7 +103,9 @@ final class DRFServer: Sendable {
         let database = directory.appending(path: "server.sqlite3").path()
         let handshake = directory.appending(path: "server.ready")
         let log = directory.appending(path: "server.log")
-        FileManager.default.createFile(atPath: log.path(), contents: nil)
+        guard FileManager.default.createFile(atPath: log.path(), contents: nil) else {
+            throw DRFServerError(message: "cannot create \(log.path())")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script.path(), database, fixture.path(), String(pageSize), handshake.path()]
