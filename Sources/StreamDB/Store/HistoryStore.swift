@@ -37,6 +37,8 @@ public final class HistoryStore: Sendable {
             // In WAL mode NORMAL keeps the database consistent after a crash or power loss; only
             // the last transactions may roll back (https://sqlite.org/pragma.html#pragma_synchronous).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool: DatabasePool
         do {

@@ -13,17 +13,18 @@ public enum CredentialMask {
     /// `text` with every URL password replaced by ``placeholder``: in `scheme://user:password@host`,
     /// the part between the first `:` after `//` and the `@` that ends the authority.
     public static func mask(_ text: String) -> String {
-        guard text.utf8.count >= 8, text.contains("://") else { return text }
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        var i = 0
-        var changed = false
-        while i < bytes.count {
-            // At "://" preceded by a scheme character: look at the authority that follows.
-            if i + 2 < bytes.count, bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"),
-               i > 0, isSchemeByte(bytes[i - 1]) {
-                out.append(contentsOf: bytes[i...(i + 2)])
-                var j = i + 3
+        var text = text
+        return text.withUTF8 { bytes in
+            // Most strings hold no URL: one pass that finds no "://" returns them as they are.
+            guard bytes.count >= 8, let first = authorityStart(bytes, from: 0) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var changed = false
+            var i = 0
+            var next: Int? = first
+            while let start = next {
+                // `start` is just after "://": the authority runs to the first / ? # space quote or control.
+                var j = start
                 var colon: Int?
                 var at: Int?
                 while j < bytes.count {
@@ -35,33 +36,33 @@ public enum CredentialMask {
                     j += 1
                 }
                 if let colon, let at, colon < at, at > colon + 1 {
-                    out.append(contentsOf: bytes[(i + 3)...colon])
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i...colon]))
                     out.append(contentsOf: placeholder.utf8)
-                    out.append(contentsOf: bytes[at..<j])
+                    i = at
                     changed = true
-                } else {
-                    out.append(contentsOf: bytes[(i + 3)..<j])
                 }
-                i = j
-                continue
+                next = authorityStart(bytes, from: j)
             }
-            out.append(bytes[i])
+            guard changed else { return nil }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i...]))
+            return String(decoding: out, as: UTF8.self)
+        } ?? text
+    }
+
+    /// The index just after the next "://" at or after `from` that follows a scheme character.
+    private static func authorityStart(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        var i = max(from, 1)
+        while i + 2 < bytes.count {
+            if bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"),
+               isSchemeByte(bytes[i - 1]) {
+                return i + 3
+            }
             i += 1
         }
-        return changed ? String(decoding: out, as: UTF8.self) : text
+        return nil
     }
 
     private static func isSchemeByte(_ b: UInt8) -> Bool {
         (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2D || b == 0x2E
-    }
-
-    /// `value` with every string masked, at any depth (JSON held in strings included).
-    public static func mask(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .string(let s): return .string(mask(s))
-        case .array(let items): return .array(items.map(mask))
-        case .object(let members): return .object(members.mapValues(mask))
-        default: return value
-        }
     }
 }

@@ -50,10 +50,10 @@ public struct StreamSnapshot: Sendable {
         /// The parsed value, for extracting areas and fences.
         let value: JSONValue?
 
-        init(value: JSONValue) {
-            let text = value.canonicalText
-            self.sha256 = sha256Hex(text)
-            self.json = text
+        init(value: JSONValue, mask: Bool) {
+            let bytes = value.canonicalBytes(maskingCredentials: mask)
+            self.sha256 = sha256Hex(bytes)
+            self.json = String(decoding: bytes, as: UTF8.self)
             self.raw = nil
             self.parseError = nil
             self.value = value
@@ -68,11 +68,11 @@ public struct StreamSnapshot: Sendable {
         }
 
         /// A JSON-in-a-string field: parsed when it parses, else kept raw.
-        static func embedded(_ text: String) -> Document {
+        static func embedded(_ text: String, mask: Bool) -> Document {
             do {
-                return Document(value: try JSONValue.parse(text))
+                return Document(value: try JSONValue.parse(text), mask: mask)
             } catch {
-                return Document(raw: text, parseError: String(describing: error))
+                return Document(raw: mask ? CredentialMask.mask(text) : text, parseError: String(describing: error))
             }
         }
     }
@@ -136,7 +136,10 @@ extension StreamSnapshot {
     /// - Parameter maskCredentials: replace URL passwords with `***` everywhere (see
     ///   ``CredentialMask``); on by default.
     public init(item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true) throws {
-        let item = maskCredentials ? CredentialMask.mask(item) : item
+        // Every string that is stored passes through here or through the masking canonical writer.
+        let mask = maskCredentials
+        func text(_ s: String) -> String { mask ? CredentialMask.mask(s) : s }
+        func preview(_ value: JSONValue) -> String { Self.preview(value, mask: mask) }
         guard case .object(var members) = item else {
             throw SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "the stream is \(item.typeDescription), not an object.")
         }
@@ -144,7 +147,7 @@ extension StreamSnapshot {
             throw SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "the stream has no job_uid.")
         }
         guard let uidText = rawUID.stringValue, let uid = JobUID.normalized(uidText) else {
-            throw SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "the stream's job_uid is \(Self.preview(rawUID)), not a UUID.")
+            throw SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "the stream's job_uid is \(preview(rawUID)), not a UUID.")
         }
         if let expectedJobUID, expectedJobUID != uid {
             throw SnapshotRejection(kind: "uid_mismatch", jobUID: expectedJobUID, message: "asked for \(expectedJobUID), the server answered with job_uid \(uid); nothing stored.")
@@ -152,28 +155,28 @@ extension StreamSnapshot {
         let status: StatusValue
         switch members["status"] {
         case .int(let i)?: status = .int(i)
-        case .string(let s)? where !s.isEmpty && s.utf8.count <= 256: status = .text(s)
+        case .string(let s)? where !s.isEmpty && s.utf8.count <= 256: status = .text(text(s))
         case nil:
             throw SnapshotRejection(kind: "invalid_item", jobUID: uid, message: "the stream has no status; the stored state is kept.")
         case let other?:
-            throw SnapshotRejection(kind: "invalid_item", jobUID: uid, message: "the stream's status is \(Self.preview(other)), not an integer or a name; the stored state is kept.")
+            throw SnapshotRejection(kind: "invalid_item", jobUID: uid, message: "the stream's status is \(preview(other)), not an integer or a name; the stored state is kept.")
         }
 
         var notes: [Note] = []
         members["status"] = .null
         var serverUpdatedAt: String?
         if case .string(let s)? = members["updated_at"] {
-            serverUpdatedAt = s
+            serverUpdatedAt = text(s)
             members["updated_at"] = .null
         } else if let other = members["updated_at"] {
-            notes.append(Note(kind: "invalid_field", message: "updated_at is \(Self.preview(other)), not a time; kept as served."))
+            notes.append(Note(kind: "invalid_field", message: "updated_at is \(preview(other)), not a time; kept as served."))
         }
 
         func embedded(_ key: String) -> Document? {
             switch members[key] {
             case .string(let text)?:
                 members[key] = .null
-                let document = Document.embedded(text)
+                let document = Document.embedded(text, mask: mask)
                 if let error = document.parseError {
                     notes.append(Note(kind: "invalid_config", message: "\(key) is not JSON (\(error)); the raw string is kept."))
                 }
@@ -182,14 +185,14 @@ extension StreamSnapshot {
                 notes.append(Note(kind: "invalid_field", message: "the stream has no \(key)."))
                 return nil
             case let other?:
-                notes.append(Note(kind: "invalid_field", message: "\(key) is \(Self.preview(other)), not a JSON string; kept as served."))
+                notes.append(Note(kind: "invalid_field", message: "\(key) is \(preview(other)), not a JSON string; kept as served."))
                 return nil
             }
         }
         let platform = embedded("platform_json")
         let binary = embedded("binary_json")
 
-        let rest = Document(value: .object(members))
+        let rest = Document(value: .object(members), mask: mask)
         self.jobUID = uid
         self.status = status
         self.serverUpdatedAt = serverUpdatedAt
@@ -207,16 +210,16 @@ extension StreamSnapshot {
         func typed<T>(_ key: String, _ read: (JSONValue) -> T?) -> T? {
             guard let value = members[key], value != .null else { return nil }
             if let typed = read(value) { return typed }
-            notes.append(Note(kind: "invalid_field", message: "\(key) is \(Self.preview(value)), of an unexpected type; kept as served."))
+            notes.append(Note(kind: "invalid_field", message: "\(key) is \(preview(value)), of an unexpected type; kept as served."))
             return nil
         }
         fields.id = typed("id") { $0.intValue }
-        fields.streamUID = typed("stream_uid") { $0.stringValue }
-        fields.cameraGroupUID = typed("camera_group_uid") { $0.stringValue }
+        fields.streamUID = typed("stream_uid") { $0.stringValue.map(text) }
+        fields.cameraGroupUID = typed("camera_group_uid") { $0.stringValue.map(text) }
         fields.streamCaseType = typed("stream_case_type") { $0.intValue }
         fields.ovmsClient = typed("ovms_client") { $0.intValue }
-        fields.createdAt = typed("created_at") { $0.stringValue }
-        fields.caseType = config?["CaseType"]?.stringValue
+        fields.createdAt = typed("created_at") { $0.stringValue.map(text) }
+        fields.caseType = config?["CaseType"]?.stringValue.map(text)
         self.fields = fields
 
         var regions: [Region] = []
@@ -224,14 +227,14 @@ extension StreamSnapshot {
         case .array(let items)?:
             for item in items {
                 if let id = item["id"]?.intValue, let title = item["title"]?.stringValue {
-                    regions.append(Region(id: id, title: title))
+                    regions.append(Region(id: id, title: text(title)))
                 } else {
-                    notes.append(Note(kind: "invalid_field", message: "a region is \(Self.preview(item)), not {id, title}; kept in the payload only."))
+                    notes.append(Note(kind: "invalid_field", message: "a region is \(preview(item)), not {id, title}; kept in the payload only."))
                 }
             }
         case nil, .null?: break
         case let other?:
-            notes.append(Note(kind: "invalid_field", message: "regions is \(Self.preview(other)), not an array; kept as served."))
+            notes.append(Note(kind: "invalid_field", message: "regions is \(preview(other)), not an array; kept as served."))
         }
         self.regions = regions
 
@@ -242,8 +245,8 @@ extension StreamSnapshot {
                 let shape = item["Shape"]
                 areas.append(Area(
                     position: position,
-                    areaID: Self.identifier(item["Id"] ?? item["id"]),
-                    shape: shape.map(\.canonicalText),
+                    areaID: Self.identifier(item["Id"] ?? item["id"]).map(text),
+                    shape: shape.map { String(decoding: $0.canonicalBytes(maskingCredentials: mask), as: UTF8.self) },
                     pointCount: shape?.arrayValue?.count))
             }
         }
@@ -251,7 +254,8 @@ extension StreamSnapshot {
         var fences: [Fence] = []
         if let items = pipeline?["Fences"]?.arrayValue {
             for (position, item) in items.enumerated() {
-                fences.append(Fence(position: position, fenceID: Self.identifier(item["Id"] ?? item["id"]), json: item.canonicalText))
+                fences.append(Fence(position: position, fenceID: Self.identifier(item["Id"] ?? item["id"]).map(text),
+                                    json: String(decoding: item.canonicalBytes(maskingCredentials: mask), as: UTF8.self)))
             }
         }
         self.fences = fences
@@ -267,8 +271,8 @@ extension StreamSnapshot {
     }
 
     /// A short rendering of a value for messages: type and the start of its text.
-    static func preview(_ value: JSONValue) -> String {
-        let text = value.canonicalText
+    static func preview(_ value: JSONValue, mask: Bool = true) -> String {
+        let text = String(decoding: value.canonicalBytes(maskingCredentials: mask), as: UTF8.self)
         let short = text.count > 40 ? String(text.prefix(40)) + "..." : text
         return "\(value.typeDescription) \(short)"
     }

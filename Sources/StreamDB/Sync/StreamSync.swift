@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// What to sync in one run.
 public struct SyncOptions: Sendable {
@@ -63,8 +64,11 @@ public final class StreamSync: Sendable {
     private let onProgress: @Sendable (SyncProgress) -> Void
     private let clock: @Sendable () -> Date
 
-    /// Detail results are written in batches of this many streams, one transaction each.
-    static let batchSize = 200
+    /// Results are written in batches of this many streams, one transaction each, while the next
+    /// batch is fetched and normalised (see ``WritePipeline``). Larger batches write each touched
+    /// page of the database once instead of once per page of the listing; a killed run loses at
+    /// most the batch in flight, which the next run fetches again.
+    static let batchSize = 1000
 
     public init(
         api: StreamsAPI, store: HistoryStore, logger: Logger,
@@ -87,13 +91,16 @@ public final class StreamSync: Sendable {
         let runID = try await store.beginRun(sourceURL: api.configuration.baseURL.absoluteString,
                                              startedAt: Timestamp.format(started))
         let state = RunState(runID: runID)
+        let pipeline = WritePipeline(sync: self, state: state)
         var listing = options.useList ? "complete" : "skipped"
         var message: String?
         var failed = false
         do {
             var detailTargets: [String] = []
             if options.useList {
-                let result = try await syncListing(state, mask: !options.keepURLCredentials)
+                let result = try await syncListing(state, pipeline, mask: !options.keepURLCredentials)
+                // What follows asks the database which streams this run has seen.
+                try await pipeline.flush()
                 listing = result.listing
                 detailTargets = result.needDetails
                 if result.unreachable {
@@ -110,9 +117,13 @@ public final class StreamSync: Sendable {
                     failed = true
                     message = "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
                 }
-                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), mask: !options.keepURLCredentials, state)
+                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), mask: !options.keepURLCredentials,
+                                        state, pipeline)
             }
+            try await pipeline.flush()
         } catch let error as APIError {
+            // What was fetched before the credentials were refused is stored.
+            try await pipeline.flush()
             // Credentials refused: nothing more can succeed in this run.
             try await store.recordError(runID: runID, jobUID: nil, kind: error.kind, httpStatus: error.httpStatus,
                                         url: error.url, attempts: error.attempts, message: error.message)
@@ -148,7 +159,7 @@ public final class StreamSync: Sendable {
     }
 
     /// The current time in the database's format, from the run's clock.
-    private func now() -> String { Timestamp.format(clock()) }
+    fileprivate func now() -> String { Timestamp.format(clock()) }
 
     // MARK: - Listing
 
@@ -161,7 +172,7 @@ public final class StreamSync: Sendable {
 
     /// Follows the list route page by page, storing each page as it arrives (one transaction a
     /// page) while the next one is fetched.
-    private func syncListing(_ state: RunState, mask: Bool) async throws -> ListingResult {
+    private func syncListing(_ state: RunState, _ pipeline: WritePipeline, mask: Bool) async throws -> ListingResult {
         var result = ListingResult(listing: "complete")
         // Every page URL requested so far: a `next` pointing back to one is a loop.
         var requested: Set<String> = [api.configuration.listURL]
@@ -174,7 +185,7 @@ public final class StreamSync: Sendable {
                 answer = try await task.value
             } catch let error as APIError {
                 if case .unauthorized = error.reason { throw error }
-                state.failures += 1
+                state.addFailure()
                 try await store.recordError(runID: state.runID, jobUID: nil, kind: error.kind, httpStatus: error.httpStatus,
                                             url: error.url, attempts: error.attempts,
                                             message: "listing page \(pageIndex + 1): \(error.message)")
@@ -196,7 +207,7 @@ public final class StreamSync: Sendable {
                 if let next {
                     let sameOrigin = sameOriginURL(next)
                     if !requested.insert(sameOrigin).inserted {
-                        state.failures += 1
+                        state.addFailure()
                         try await store.recordError(runID: state.runID, jobUID: nil, kind: "pagination_loop", url: next,
                                                     message: "page \(pageIndex)'s next link points back to a page already read; the listing stops there.")
                         result.listing = "incomplete"
@@ -204,7 +215,7 @@ public final class StreamSync: Sendable {
                         pending = Task { [api] in try await api.listPage(sameOrigin) }
                     }
                 }
-                result.needDetails += try await storeItems(items, mask: mask, state)
+                result.needDetails += try await storeItems(items, mask: mask, pipeline)
                 onProgress(SyncProgress(done: state.counts.seen, total: count, phase: "listing"))
             }
         }
@@ -227,7 +238,7 @@ public final class StreamSync: Sendable {
     }
 
     /// Stores the full objects of a list page; returns the uids of items that only name a stream.
-    private func storeItems(_ items: [JSONValue], mask: Bool, _ state: RunState) async throws -> [String] {
+    private func storeItems(_ items: [JSONValue], mask: Bool, _ pipeline: WritePipeline) async throws -> [String] {
         var whole: [JSONValue] = []
         var needDetails: [String] = []
         for item in items {
@@ -239,9 +250,8 @@ public final class StreamSync: Sendable {
             }
         }
         let snapshots = await Self.normalise(whole, mask: mask)
-        let observedAt = now()
-        let outcomes = snapshots.map { DetailOutcome.fetched($0, url: api.configuration.listURL) }
-        try await write(outcomes, observedAt: observedAt, state)
+        let url = api.configuration.listURL
+        try await pipeline.add(snapshots.map { DetailOutcome.fetched($0, url: url) })
         return needDetails
     }
 
@@ -257,7 +267,7 @@ public final class StreamSync: Sendable {
                 return .failure(SnapshotRejection(kind: "invalid_item", jobUID: nil, message: "\(error)"))
             }
         }
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let cores = Self.cores
         guard items.count >= 16, cores > 1 else { return items.map(one) }
         let chunk = (items.count + cores - 1) / cores
         return await withTaskGroup(of: (Int, [Result<StreamSnapshot, SnapshotRejection>]).self) { group in
@@ -271,9 +281,12 @@ public final class StreamSync: Sendable {
         }
     }
 
+    /// Read once: Foundation reads the cgroup files on every call.
+    private static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
     // MARK: - Details
 
-    private enum DetailOutcome: Sendable {
+    fileprivate enum DetailOutcome: Sendable {
         case fetched(Result<StreamSnapshot, SnapshotRejection>, url: String)
         case notFound(String, url: String)
         case failed(String, APIError)
@@ -284,7 +297,7 @@ public final class StreamSync: Sendable {
         var targets: [String] = []
         for text in uids {
             guard let uid = JobUID.normalized(text) else {
-                state.failures += 1
+                state.addFailure()
                 try await store.recordError(runID: state.runID, jobUID: nil, kind: "bad_uid",
                                             message: "'\(String(text.prefix(80)))' is not a job_uid (a UUID); it was not requested.")
                 logger.error("'\(text.prefix(80))' is not a job_uid (a UUID); skipped")
@@ -298,7 +311,8 @@ public final class StreamSync: Sendable {
     }
 
     /// Fetches streams by uid, `concurrency` at a time, writing results in batches.
-    private func fetchDetails(_ uids: [String], concurrency: Int, mask: Bool, _ state: RunState) async throws {
+    private func fetchDetails(_ uids: [String], concurrency: Int, mask: Bool, _ state: RunState,
+                              _ pipeline: WritePipeline) async throws {
         guard !uids.isEmpty else { return }
         let api = self.api
         let total = uids.count
@@ -328,9 +342,8 @@ public final class StreamSync: Sendable {
                 }
             }
             for _ in 0..<concurrency { startNext() }
-            var buffer: [DetailOutcome] = []
             while let outcome = try await group.next() {
-                buffer.append(outcome)
+                try await pipeline.add([outcome])
                 done += 1
                 if case .failed(_, let error) = outcome, error.reason == .connection || error.reason == .timeout {
                     consecutiveConnectionFailures += 1
@@ -340,20 +353,18 @@ public final class StreamSync: Sendable {
                 // A server that stopped answering: do not spend every remaining stream's retries.
                 if consecutiveConnectionFailures >= 2 * concurrency + 10 {
                     group.cancelAll()
-                    try await write(buffer, observedAt: now(), state)
-                    state.failures += 1
+                    try await pipeline.flush()
+                    state.addFailure()
                     try await store.recordError(runID: state.runID, jobUID: nil, kind: "connection",
                                                 message: "gave up after \(consecutiveConnectionFailures) detail requests in a row failed to connect or timed out; \(total - done) streams were not requested.")
                     return
                 }
                 startNext()
-                if buffer.count >= Self.batchSize {
-                    try await write(buffer, observedAt: now(), state)
-                    buffer.removeAll(keepingCapacity: true)
+                if done % 100 == 0 {
                     onProgress(SyncProgress(done: done, total: total, phase: "details"))
                 }
             }
-            try await write(buffer, observedAt: now(), state)
+            try await pipeline.flush()
             onProgress(SyncProgress(done: done, total: total, phase: "details"))
         }
     }
@@ -362,7 +373,7 @@ public final class StreamSync: Sendable {
 
     /// Writes a batch in one transaction; each stream in its own savepoint, so one stream that
     /// cannot be stored is recorded as an error without losing the others.
-    private func write(_ outcomes: [DetailOutcome], observedAt: String, _ state: RunState) async throws {
+    fileprivate func write(_ outcomes: [DetailOutcome], observedAt: String, _ state: RunState) async throws {
         guard !outcomes.isEmpty else { return }
         let runID = state.runID
         let delta = try await store.write { db in
@@ -422,23 +433,68 @@ private struct BatchDelta: Sendable {
     }
 }
 
-/// The mutable state of one run. Only the run's own task touches it (the detail children return
-/// their results to that task), which is why the unchecked conformance is safe.
-private final class RunState: @unchecked Sendable {
+/// Double buffering between the producers (listing pages, detail requests) and the database:
+/// outcomes gather until a batch is full, then that batch is written in one transaction while the
+/// next one gathers. At most one write is in flight, so memory stays bounded by two batches.
+private final class WritePipeline: @unchecked Sendable {
+    // Only the run's own task calls add and flush (never concurrently); the write task touches
+    // only its own copy of a batch and the locked RunState.
+    private let sync: StreamSync
+    private let state: RunState
+    private var buffer: [StreamSync.DetailOutcome] = []
+    private var inFlight: Task<Void, any Error>?
+
+    init(sync: StreamSync, state: RunState) {
+        self.sync = sync
+        self.state = state
+    }
+
+    func add(_ outcomes: [StreamSync.DetailOutcome]) async throws {
+        buffer += outcomes
+        if buffer.count >= StreamSync.batchSize { try await startWrite() }
+    }
+
+    /// Returns when everything added so far is in the database.
+    func flush() async throws {
+        if !buffer.isEmpty { try await startWrite() }
+        let last = inFlight
+        inFlight = nil
+        try await last?.value
+    }
+
+    private func startWrite() async throws {
+        let previous = inFlight
+        inFlight = nil
+        try await previous?.value
+        let batch = buffer
+        buffer = []
+        let sync = self.sync, state = self.state
+        inFlight = Task { try await sync.write(batch, observedAt: sync.now(), state) }
+    }
+}
+
+/// The counts of one run, updated by the writer and read by the run's task.
+private final class RunState: Sendable {
     let runID: Int64
-    var counts = SyncCounts()
-    /// Streams or pages that could not be fetched or stored.
-    var failures = 0
+    private let tally = Mutex((counts: SyncCounts(), failures: 0))
 
     init(runID: Int64) { self.runID = runID }
 
+    var counts: SyncCounts { tally.withLock { $0.counts } }
+    /// Streams or pages that could not be fetched or stored.
+    var failures: Int { tally.withLock { $0.failures } }
+
+    func addFailure() { tally.withLock { $0.failures += 1 } }
+
     func apply(_ delta: BatchDelta) {
-        counts.seen += delta.counts.seen
-        counts.new += delta.counts.new
-        counts.changed += delta.counts.changed
-        counts.unchanged += delta.counts.unchanged
-        counts.gone += delta.counts.gone
-        counts.back += delta.counts.back
-        failures += delta.failures
+        tally.withLock { tally in
+            tally.counts.seen += delta.counts.seen
+            tally.counts.new += delta.counts.new
+            tally.counts.changed += delta.counts.changed
+            tally.counts.unchanged += delta.counts.unchanged
+            tally.counts.gone += delta.counts.gone
+            tally.counts.back += delta.counts.back
+            tally.failures += delta.failures
+        }
     }
 }
