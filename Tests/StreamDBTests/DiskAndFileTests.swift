@@ -192,6 +192,26 @@ struct DiskAndFileTests {
 
     // MARK: - Damaged files
 
+    @Test("A database whose tables are gone: sync exits 2 with one sentence (not 1, which means a partial run)")
+    func tablesGone() async throws {
+        try await withHarness(streams: 2) { h in
+            try await h.sync()
+            let writer = try DatabaseQueue(path: h.databasePath)
+            try writer.inDatabase { db in
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                for view in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'view'") {
+                    try db.execute(sql: "DROP VIEW \(view.quotedDatabaseIdentifier)")
+                }
+                try db.execute(sql: "DROP TABLE sync_errors")
+                try db.execute(sql: "DROP TABLE sync_runs")
+            }
+            try writer.close()
+            let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath], killAfter: .seconds(120))
+            #expect(result.status == 2)
+            Self.expectOneSentence(result, saying: ["cannot use the database \(h.databasePath) (SQLite: no such table: sync_runs)"])
+        }
+    }
+
     enum Damage: String, CaseIterable, CustomTestStringConvertible, Sendable {
         /// A page in the middle of the file overwritten with other bytes.
         case overwrittenPage
