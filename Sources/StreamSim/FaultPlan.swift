@@ -19,19 +19,24 @@ public struct FaultPlan: Sendable, Equatable {
     public var htmlRate = 0.0
     /// A 200 whose body trickles out a few bytes at a time, for ever (slow-loris).
     public var trickleRate = 0.0
+    /// A 200 whose body is ``hugeBytes`` long, sent in chunks without a Content-Length, so that a
+    /// client has to count what it reads to stop at its own limit.
+    public var hugeRate = 0.0
+    /// The length of a huge body: 100 MB by default.
+    public var hugeBytes = 100_000_000
 
     public init() {}
 
     public var isEmpty: Bool { self == FaultPlan() }
 
-    enum Fault { case serverError, throttle, slow, reset, truncate, malformed, html, trickle }
+    enum Fault { case serverError, throttle, slow, reset, truncate, malformed, html, trickle, huge }
 
     /// The fault for a request, given a uniform draw in 0..<1.
     func fault(for draw: Double) -> Fault? {
         var edge = 0.0
         for (rate, fault) in [(serverErrorRate, Fault.serverError), (throttleRate, .throttle), (slowRate, .slow),
                               (resetRate, .reset), (truncateRate, .truncate), (malformedRate, .malformed),
-                              (htmlRate, .html), (trickleRate, .trickle)] {
+                              (htmlRate, .html), (trickleRate, .trickle), (hugeRate, .huge)] {
             edge += rate
             if draw < edge { return fault }
         }

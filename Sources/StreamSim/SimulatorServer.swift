@@ -25,6 +25,9 @@ public struct SimulatorOptions: Sendable {
     /// Answer every API request with a 302 to this origin (`https://other:8443`), to test that
     /// clients do not follow it with their credentials.
     public var redirectAPITo: String?
+    /// Serve these bytes, exactly as given, as the detail answer (200, JSON) of these job_uids
+    /// instead of the fleet's: hostile payloads, for tests.
+    public var detailBodies: [String: [UInt8]] = [:]
 
     public init() {}
 }
@@ -140,9 +143,21 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
 
     struct Answer {
         var status: HTTPResponseStatus
-        var body: String
-        var headers: [(String, String)] = []
-        var contentType = "application/json"
+        /// The body's bytes, which need not be UTF-8 (see ``SimulatorOptions/detailBodies``).
+        var body: [UInt8]
+        var headers: [(String, String)]
+        var contentType: String
+
+        init(status: HTTPResponseStatus, body: String, headers: [(String, String)] = [], contentType: String = "application/json") {
+            self.init(status: status, bytes: Array(body.utf8), headers: headers, contentType: contentType)
+        }
+
+        init(status: HTTPResponseStatus, bytes: [UInt8], headers: [(String, String)] = [], contentType: String = "application/json") {
+            self.status = status
+            self.body = bytes
+            self.headers = headers
+            self.contentType = contentType
+        }
     }
 
     private func respond(to request: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -181,20 +196,22 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         case .reset?:
             context.close(promise: nil)
         case .truncate?:
-            var headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.utf8.count))])
+            var headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.count))])
             headers.add(name: "Connection", value: "close")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
-            let half = String(decoding: answer.body.utf8.prefix(answer.body.utf8.count / 2), as: UTF8.self)
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: half)))), promise: nil)
+            let half = answer.body.prefix(answer.body.count / 2)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: half)))), promise: nil)
             context.close(promise: nil)
         case .malformed?:
-            answer.body = String(answer.body.dropLast(answer.body.count / 3)) + ",}"
+            answer.body = Array(answer.body.dropLast(answer.body.count / 3)) + Array(",}".utf8)
             send(answer, keepAlive: keepAlive, context: context)
         case .html?:
             send(Answer(status: .ok, body: "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Please sign in</form></body></html>",
                         contentType: "text/html; charset=utf-8"), keepAlive: keepAlive, context: context)
         case .trickle?:
             trickle(answer, context: context)
+        case .huge?:
+            huge(bytes: options.faults.hugeBytes, context: context)
         }
     }
 
@@ -256,6 +273,9 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         guard UUID(uuidString: uid) != nil else {
             return Answer(status: .notFound, body: "{\"detail\": \"Not found.\"}")
         }
+        if let bytes = options.detailBodies[uid.lowercased()] {
+            return Answer(status: .ok, bytes: bytes)
+        }
         guard let json = shared.fleet.detail(uid.lowercased()) else {
             return Answer(status: .notFound, body: "{\"detail\": \"No Stream matches the given query.\"}")
         }
@@ -298,11 +318,11 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
     }
 
     private func send(_ answer: Answer, keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.utf8.count))])
+        var headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.count))])
         for (name, value) in answer.headers { headers.add(name: name, value: value) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.body)))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: answer.body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let channel = context.channel
@@ -312,9 +332,9 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
 
     /// Sends the head, then one byte every 200 ms until the client gives up.
     private func trickle(_ answer: Answer, context: ChannelHandlerContext) {
-        let headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.utf8.count))])
+        let headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.count))])
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        let bytes = Array(answer.body.utf8.dropLast())
+        let bytes = Array(answer.body.dropLast())
         let channel = context.channel
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)
@@ -324,6 +344,34 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             loop.scheduleTask(in: .milliseconds(200)) { step(index + 1) }
         }
         step(0)
+    }
+
+    /// Sends a 200 whose JSON body is `total` bytes long, a megabyte at a time (each write waits
+    /// for the one before), without a Content-Length; stops when the client goes away.
+    private func huge(bytes total: Int, context: ChannelHandlerContext) {
+        let headers = HTTPHeaders([("Content-Type", "application/json"), ("Connection", "close")])
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let opening = Array("{\"padding\": \"".utf8), closing = Array("\"}".utf8)
+        let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)
+        let channel = context.channel
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        @Sendable func step(_ sent: Int) {
+            guard channel.isActive else { return }
+            let left = total - sent - closing.count
+            guard left > 0 else {
+                bound.value.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: closing)))), promise: nil)
+                bound.value.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+            var part = chunk
+            if left < part.readableBytes { part = part.getSlice(at: 0, length: left)! }
+            let count = part.readableBytes
+            bound.value.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(part)))).whenComplete { result in
+                if case .success = result { step(sent + count) } else { channel.close(promise: nil) }
+            }
+        }
+        bound.value.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: opening)))), promise: nil)
+        step(opening.count)
     }
 
     private func split(_ uri: String) -> (String, [String: String]) {

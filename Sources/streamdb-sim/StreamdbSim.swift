@@ -69,6 +69,8 @@ struct StreamdbSim: AsyncParsableCommand {
     var faultHtml = 0.0
     @Option(help: "Share of answers that trickle a byte at a time.")
     var faultTrickle = 0.0
+    @Option(help: "Share of answers with a 100 MB body (chunked, no Content-Length).")
+    var faultHuge = 0.0
 
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -90,6 +92,7 @@ struct StreamdbSim: AsyncParsableCommand {
         options.faults.malformedRate = faultMalformed
         options.faults.htmlRate = faultHtml
         options.faults.trickleRate = faultTrickle
+        options.faults.hugeRate = faultHuge
         let fleet = Fleet(size: streams, seed: seed)
         let server = try await SimulatorServer.start(fleet: fleet, host: host, port: port, options: options)
         // Written unbuffered: scripts that start the simulator read this line for the port.

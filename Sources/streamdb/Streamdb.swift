@@ -35,6 +35,13 @@ struct Streamdb: AsyncParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(ExitStatus.failed.rawValue)
             }
+            if code == .failure, !(error is ExitCode) {
+                // An error no command turned into a sentence (ArgumentParser would exit 1, which
+                // streamdb documents as a partial sync): still one line, and the status for failed.
+                let message = String(describing: error).replacingOccurrences(of: "\n", with: " ")
+                FileHandle.standardError.write(Data("streamdb: \(message)\n".utf8))
+                Foundation.exit(ExitStatus.failed.rawValue)
+            }
             exit(withError: error)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import Logging
 import StreamDB
 
@@ -142,6 +143,10 @@ extension Streamdb {
                 throw fail(error.message, error.reason == .busy ? .busy : .failed)
             } catch let error as APIError {
                 throw fail(error.message)
+            } catch let error as DatabaseError {
+                // What the store does not translate (a damaged schema, say): still one sentence.
+                let detail = (error.message ?? "\(error.resultCode)").replacingOccurrences(of: "\n", with: " ")
+                throw fail("cannot use the database \(database.path) (SQLite: \(detail)).")
             }
             switch report.outcome {
             case .ok:

@@ -92,4 +92,113 @@ struct FaultTests {
             #expect(try h.count("SELECT count(*) FROM streams WHERE job_uid = ?", [a]) == 1)
         }
     }
+
+    /// Each stream's stored rows (streams, snapshots, status_history), to compare before and after.
+    private static func storedRows(_ h: TestHarness) throws -> [String: [[Row]]] {
+        try h.read { db in
+            var rows: [String: [[Row]]] = [:]
+            for uid in try String.fetchAll(db, sql: "SELECT job_uid FROM streams") {
+                rows[uid] = [try Row.fetchAll(db, sql: "SELECT * FROM streams WHERE job_uid = ?", arguments: [uid]),
+                             try Row.fetchAll(db, sql: "SELECT * FROM snapshots WHERE job_uid = ? ORDER BY version", arguments: [uid]),
+                             try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])]
+            }
+            return rows
+        }
+    }
+
+    /// After a faulty run: every stream either has the state served now, or has a row in
+    /// `sync_errors` for the run and its stored rows exactly as `before`.
+    private static func expectStoredOrRecorded(_ h: TestHarness, runID: Int64, before: [String: [[Row]]]) throws {
+        let failed = Set(try h.read { db in
+            try String.fetchAll(db, sql: "SELECT job_uid FROM sync_errors WHERE sync_run_id = ? AND job_uid IS NOT NULL", arguments: [runID])
+        })
+        let after = try storedRows(h)
+        for stream in h.fleet.liveStreams {
+            if failed.contains(stream.jobUID) {
+                #expect(after[stream.jobUID] == before[stream.jobUID], "a failed fetch changed the stored rows of \(stream.jobUID)")
+            } else {
+                let status = try h.count("SELECT status FROM streams WHERE job_uid = ?", [stream.jobUID])
+                #expect(status == stream.status, "\(stream.jobUID) is neither stored nor recorded as failed")
+            }
+        }
+        #expect(try h.count("SELECT count(*) FROM sync_errors WHERE sync_run_id = ? AND (message = '' OR kind = '')", [runID]) == 0)
+        #expect(try h.count(TestHarness.missingCurrentVersionsSQL) == 0)
+    }
+
+    @Test("A 100 MB body is refused at the client's 64 MiB limit and recorded; the run goes on with the other streams")
+    func hugeBody() async throws {
+        var options = SimulatorOptions()
+        options.slimList = true
+        options.faultSeed = 3
+        try await withHarness(streams: 10, seed: 13, options: options) { h in
+            try await h.sync()
+            for stream in h.fleet.liveStreams { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            let before = try Self.storedRows(h)
+            var plan = FaultPlan()
+            plan.hugeRate = 0.3
+            h.server.setFaults(plan)
+            var sync = SyncOptions()
+            sync.useList = false  // only detail requests, each one a draw
+            let started = ContinuousClock.now
+            let report = try await h.sync(sync) { $0.timeout = 30 }
+            h.server.setFaults(FaultPlan())
+            #expect(ContinuousClock.now - started < .seconds(60))
+
+            let refused = try h.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM sync_errors WHERE sync_run_id = ? AND kind = 'too_large'", arguments: [report.runID])
+            }
+            #expect(!refused.isEmpty, "no request drew the huge body")
+            for row in refused {
+                #expect(row["attempts"] as Int? == 1, "a body over the limit is not worth a retry")
+                #expect((row["message"] as String).contains("larger than 64 MiB"))
+            }
+            #expect(report.counts.errors == refused.count)
+            #expect(report.counts.seen == 10 - refused.count)
+            #expect(report.outcome == .partial)
+            try Self.expectStoredOrRecorded(h, runID: report.runID, before: before)
+        }
+    }
+
+    @Test("A sync through every fault at once ends within 60 s, stores the healthy streams and records every failure")
+    func timeBudget() async throws {
+        var options = SimulatorOptions()
+        options.faultSeed = 17
+        try await withHarness(streams: 24, seed: 17, options: options) { h in
+            try await h.sync()
+            for (i, stream) in h.fleet.liveStreams.enumerated() where i % 3 == 0 {
+                h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6)
+            }
+            let before = try Self.storedRows(h)
+            var plan = FaultPlan()
+            plan.serverErrorRate = 0.30
+            plan.throttleRate = 0.05
+            plan.retryAfterSeconds = 1
+            plan.resetRate = 0.05
+            plan.slowRate = 0.03
+            plan.slowDelay = 3  // beyond --timeout: a timeout
+            plan.truncateRate = 0.04
+            plan.malformedRate = 0.04
+            plan.htmlRate = 0.04
+            plan.trickleRate = 0.03
+            h.server.setFaults(plan)
+            let requestsBefore = h.server.requestCount
+            // The binary with its default retries and backoff, as cron runs it; every stream is a
+            // detail request (the listing is covered above).
+            let started = ContinuousClock.now
+            let result = try await BuiltProduct.run(
+                ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--no-list", "--timeout", "1"], killAfter: .seconds(120))
+            let elapsed = ContinuousClock.now - started
+            h.server.setFaults(FaultPlan())
+
+            #expect(elapsed < .seconds(60), "the run took \(elapsed)")
+            #expect(!result.signalled)
+            #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
+            let runID = try #require(try h.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM sync_runs") })
+            let errors = try h.count("SELECT count(*) FROM sync_errors WHERE sync_run_id = ?", [runID])
+            #expect(try h.count("SELECT errors FROM sync_runs WHERE id = ?", [runID]) == errors)
+            #expect((result.status == 1) == (errors > 0))
+            try Self.expectStoredOrRecorded(h, runID: runID, before: before)
+            #expect(h.server.requestCount - requestsBefore > 24, "no request was retried: the faults were not exercised")
+        }
+    }
 }

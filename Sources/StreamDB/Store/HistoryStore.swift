@@ -17,8 +17,8 @@ public final class HistoryStore: Sendable {
     /// Opens the database for syncing: creates it (mode 0600: it maps the operator's
     /// infrastructure) when missing, and applies the migrations this binary carries.
     ///
-    /// - Throws: ``StoreError`` when the file is not a database, or its schema is newer than this
-    ///   binary knows (the file is then left untouched).
+    /// - Throws: ``StoreError`` when the file is not a database, is corrupted, or its schema is
+    ///   newer than this binary knows (the file is then left untouched).
     public static func openForWriting(path: String) throws -> HistoryStore {
         if !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -27,8 +27,9 @@ public final class HistoryStore: Sendable {
             }
             if fd >= 0 { close(fd) }
         }
-        // Look before touching: a database from a newer streamdb, or a file that is not a
-        // database, is refused through a read-only connection, so the file stays byte for byte.
+        // Look before touching: a database from a newer streamdb, a file that is not a database,
+        // or a corrupted one, is refused through a read-only connection, so the file stays byte
+        // for byte.
         try checkBeforeWriting(path: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -56,7 +57,14 @@ public final class HistoryStore: Sendable {
         do {
             let queue = try DatabaseQueue(path: path, configuration: readOnlyConfiguration)
             let state = try queue.read(schemaState)
+            // Writing into a damaged b-tree can spread the damage, and a damaged page may be one
+            // a sync never reads: check every page before the first write. quick_check reads the
+            // whole file once (https://sqlite.org/pragma.html#pragma_quick_check).
+            let problems = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(1)") }
             try queue.close()
+            if problems != ["ok"] {
+                throw StoreError(.corrupted, corruptedMessage(path: path, detail: problems.first ?? "quick_check found a problem"))
+            }
             if state.superseded {
                 let unknown = state.applied.subtracting(migrator.migrations).sorted().joined(separator: ", ")
                 throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to streamdb \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
@@ -147,16 +155,26 @@ public final class HistoryStore: Sendable {
     /// other errors pass through unchanged.
     static func translate(_ error: any Error, path: String) -> any Error {
         guard let error = error as? DatabaseError else { return error }
+        let detail = error.message ?? "\(error.resultCode)"
         switch error.resultCode {
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return StoreError(.notADatabase, "\(path) is not a streamdb database, or it is corrupted (SQLite: \(error.message ?? "\(error.resultCode)")).")
+        case .SQLITE_NOTADB:
+            return StoreError(.notADatabase, "\(path) is not a streamdb database (SQLite: \(detail)); it is left as it is.")
+        case .SQLITE_CORRUPT:
+            return StoreError(.corrupted, corruptedMessage(path: path, detail: detail))
         case .SQLITE_FULL:
             return StoreError(.full, "the disk holding \(path) is full; nothing of the current step was written.")
-        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
-            return StoreError(.readOnly, "cannot write \(path) or its directory (SQLite: \(error.message ?? "\(error.resultCode)")).")
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return StoreError(.readOnly, "cannot write \(path) or create files in its folder (SQLite: \(detail)); check their owner and permissions.")
+        case .SQLITE_IOERR:
+            return StoreError(.io, "reading or writing \(path) failed (SQLite: \(detail)); nothing of the current step was written.")
         default:
             return error
         }
+    }
+
+    private static func corruptedMessage(path: String, detail: String) -> String {
+        let detail = detail.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(200)
+        return "\(path) is corrupted (SQLite: \(detail)); it is left as it is: restore it from a backup, or move it away to start a new history."
     }
 }
 

@@ -5,8 +5,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Reason: Sendable, Equatable {
         /// No database at the path (query commands never create one).
         case missing
-        /// The file is not an SQLite database, or is corrupted.
+        /// The file is not an SQLite database.
         case notADatabase
+        /// The file is an SQLite database with damaged pages.
+        case corrupted
         /// The database was migrated by a newer streamdb.
         case newerSchema
         /// The database exists but was never synced.
@@ -17,6 +19,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case readOnly
         /// The disk is full.
         case full
+        /// The operating system failed to read or write the file.
+        case io
         case other
     }
 

@@ -18,6 +18,8 @@ enum BuiltProduct {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// Ended by a signal (a crash, or killed), not by exiting.
+        var signalled = false
     }
 
     /// Starts the binary; the caller waits for or kills the process.
@@ -39,14 +41,46 @@ enum BuiltProduct {
         return (process, out, err)
     }
 
-    /// Runs the binary to completion.
-    static func run(_ arguments: [String], executable: URL = streamdb, environment: [String: String] = [:]) async throws -> Result {
+    /// Runs the binary to completion; with `killAfter`, a process still running then is killed
+    /// (SIGKILL), so that a hang fails the test instead of stalling the suite.
+    static func run(
+        _ arguments: [String], executable: URL = streamdb, environment: [String: String] = [:], killAfter: Duration? = nil
+    ) async throws -> Result {
         let (process, out, err) = try launch(arguments, executable: executable, environment: environment)
+        let pid = process.processIdentifier
+        let watchdog = killAfter.map { limit in
+            Task.detached {
+                try await Task.sleep(for: limit)
+                kill(pid, SIGKILL)
+            }
+        }
         // Read both pipes while the process runs, so a large output cannot block it.
         async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
         async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
         let (o, e) = await (stdout, stderr)
         while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        watchdog?.cancel()
+        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+                      signalled: process.terminationReason == .uncaughtSignal)
+    }
+
+    /// `setpriv`, which runs a command as another user: the tests run as root, whom file
+    /// permissions do not stop, so permission tests run the binary as `nobody` (65534).
+    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Whether the binary can be run as `nobody` here: as root, with setpriv, and with the binary
+    /// where that user can reach it.
+    static let canRunUnprivileged: Bool = {
+        guard getuid() == 0, let setpriv, let process = try? Process.run(
+            URL(fileURLWithPath: setpriv), arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path, "--version"])
+        else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// Runs the binary as `nobody` (uid and gid 65534, no supplementary groups).
+    static func runUnprivileged(_ arguments: [String]) async throws -> Result {
+        try await run(["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path] + arguments,
+                      executable: URL(fileURLWithPath: setpriv ?? "/usr/bin/setpriv"), killAfter: .seconds(120))
     }
 }

@@ -1,0 +1,1 @@
+../../../Sources/StreamDB/Query/ConfigDiff.swift

@@ -1,0 +1,1 @@
+../../../Sources/StreamDB/API/JSONValue.swift
