@@ -51,6 +51,9 @@ extension Streamdb {
         @Option(help: "Detail requests in flight at once.")
         var concurrency = 8
 
+        @Option(help: "Streams written per transaction. A killed run loses at most one batch, which the next run fetches again.")
+        var batchSize = 1000
+
         @Option(help: "Seconds one request may take, body included.")
         var timeout: Double = 30
 
@@ -71,6 +74,7 @@ extension Streamdb {
 
         func validate() throws {
             guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256.") }
+            guard batchSize >= 1 && batchSize <= 100_000 else { throw ValidationError("--batch-size must be between 1 and 100000.") }
             guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
             guard retries >= 0 && retries <= 20 else { throw ValidationError("--retries must be between 0 and 20.") }
         }
@@ -110,6 +114,7 @@ extension Streamdb {
             var options = SyncOptions()
             options.useList = !noList
             options.concurrency = concurrency
+            options.batchSize = batchSize
             options.keepURLCredentials = keepURLCredentials
             options.jobUIDs = jobUIDs
             if let jobsFile {

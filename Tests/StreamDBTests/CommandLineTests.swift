@@ -149,7 +149,9 @@ struct CommandLineTests {
                 try await h.sync()  // a history to damage, with changes to record
                 for stream in h.fleet.liveStreams.prefix(40) { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
             }
-            let (process, _, _) = try BuiltProduct.launch(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet"])
+            // Small batches, so that kills land between commits as well as inside one.
+            let (process, _, _) = try BuiltProduct.launch(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet",
+                                                           "--batch-size", String([7, 25, 1000][iteration % 3])])
             try await Task.sleep(for: .milliseconds(Int.random(in: 30...600)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

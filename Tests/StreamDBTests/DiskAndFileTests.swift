@@ -65,11 +65,11 @@ struct DiskAndFileTests {
           .enabled(if: Tmpfs.available, "mounting a tmpfs is not permitted here: the max_page_count test below covers SQLITE_FULL"))
     func diskFull() async throws {
         var options = SimulatorOptions()
-        options.pageSize = 5  // a transaction per five streams: the disk fills up part way
+        options.pageSize = 5  // with --batch-size 5, a transaction per five streams: the disk fills up part way
         try await withHarness(streams: 60, seed: 21, options: options) { h in
             try Tmpfs.mount(at: h.directory, size: "4m")
             defer { Tmpfs.unmount(h.directory) }
-            let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet"]
+            let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet", "--batch-size", "5"]
             let first = try await BuiltProduct.run(sync, killAfter: .seconds(120))
             #expect(first.status == 0, "\(first.stderr)")
             let before = try Self.run1Versions(h)
@@ -112,7 +112,9 @@ struct DiskAndFileTests {
             }
             let api = try StreamsAPI(configuration: h.configuration(), logger: Logger(label: "test"))
             do {
-                let report = try await StreamSync(api: api, store: store, logger: Logger(label: "test")).run(SyncOptions())
+                var syncOptions = SyncOptions()
+                syncOptions.batchSize = 5
+                let report = try await StreamSync(api: api, store: store, logger: Logger(label: "test")).run(syncOptions)
                 Issue.record("the sync did not stop: \(report.summary)")
             } catch let error as StoreError {
                 #expect(error.reason == .full)

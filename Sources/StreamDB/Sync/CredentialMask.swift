@@ -65,4 +65,16 @@ public enum CredentialMask {
     private static func isSchemeByte(_ b: UInt8) -> Bool {
         (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2D || b == 0x2E
     }
+
+    /// `value` with every string masked, at any depth. A sync does not build this copy: it masks
+    /// while writing canonical JSON (``JSONValue/canonicalBytes(maskingCredentials:)``).
+    public static func mask(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let s): return .string(mask(s))
+        case .array(let items): return .array(items.map(mask))
+        case .object(let members):
+            return .object(Dictionary(members.map { (mask($0.key), mask($0.value)) }, uniquingKeysWith: { _, last in last }))
+        default: return value
+        }
+    }
 }

@@ -11,6 +11,10 @@ public struct SyncOptions: Sendable {
     public var useList = true
     /// Detail requests in flight at once.
     public var concurrency = 8
+    /// Streams written per transaction, while the next batch is fetched and normalised. Large
+    /// batches write each touched page of the database once instead of once per listing page; a
+    /// killed run loses at most the batch in flight, which the next run fetches again.
+    public var batchSize = 1000
     /// Store URL passwords as served instead of masking them (`--keep-url-credentials`).
     public var keepURLCredentials = false
 
@@ -64,12 +68,6 @@ public final class StreamSync: Sendable {
     private let onProgress: @Sendable (SyncProgress) -> Void
     private let clock: @Sendable () -> Date
 
-    /// Results are written in batches of this many streams, one transaction each, while the next
-    /// batch is fetched and normalised (see ``WritePipeline``). Larger batches write each touched
-    /// page of the database once instead of once per page of the listing; a killed run loses at
-    /// most the batch in flight, which the next run fetches again.
-    static let batchSize = 1000
-
     public init(
         api: StreamsAPI, store: HistoryStore, logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
@@ -91,7 +89,7 @@ public final class StreamSync: Sendable {
         let runID = try await store.beginRun(sourceURL: api.configuration.baseURL.absoluteString,
                                              startedAt: Timestamp.format(started))
         let state = RunState(runID: runID)
-        let pipeline = WritePipeline(sync: self, state: state)
+        let pipeline = WritePipeline(sync: self, state: state, batchSize: max(1, options.batchSize))
         var listing = options.useList ? "complete" : "skipped"
         var message: String?
         var failed = false
@@ -443,15 +441,17 @@ private final class WritePipeline: @unchecked Sendable {
     private let state: RunState
     private var buffer: [StreamSync.DetailOutcome] = []
     private var inFlight: Task<Void, any Error>?
+    private let batchSize: Int
 
-    init(sync: StreamSync, state: RunState) {
+    init(sync: StreamSync, state: RunState, batchSize: Int) {
         self.sync = sync
         self.state = state
+        self.batchSize = batchSize
     }
 
     func add(_ outcomes: [StreamSync.DetailOutcome]) async throws {
         buffer += outcomes
-        if buffer.count >= StreamSync.batchSize { try await startWrite() }
+        if buffer.count >= batchSize { try await startWrite() }
     }
 
     /// Returns when everything added so far is in the database.
