@@ -47,8 +47,6 @@ public struct StreamSnapshot: Sendable {
         /// The served string when it was not JSON.
         public let raw: String?
         public let parseError: String?
-        /// The parsed value, for extracting areas and fences.
-        let value: JSONValue?
 
         init(value: JSONValue, mask: Bool) {
             let bytes = value.canonicalBytes(maskingCredentials: mask)
@@ -56,7 +54,6 @@ public struct StreamSnapshot: Sendable {
             self.json = String(decoding: bytes, as: UTF8.self)
             self.raw = nil
             self.parseError = nil
-            self.value = value
         }
 
         init(raw text: String, parseError: String) {
@@ -64,15 +61,16 @@ public struct StreamSnapshot: Sendable {
             self.json = nil
             self.raw = text
             self.parseError = parseError
-            self.value = nil
         }
 
-        /// A JSON-in-a-string field: parsed when it parses, else kept raw.
-        static func embedded(_ text: String, mask: Bool) -> Document {
+        /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
+        /// reading areas and fences), else kept raw.
+        static func embedded(_ text: String, mask: Bool) -> (Document, JSONValue?) {
             do {
-                return Document(value: try JSONValue.parse(text), mask: mask)
+                let value = try JSONValue.parse(text)
+                return (Document(value: value, mask: mask), value)
             } catch {
-                return Document(raw: mask ? CredentialMask.mask(text) : text, parseError: String(describing: error))
+                return (Document(raw: mask ? CredentialMask.mask(text) : text, parseError: String(describing: error)), nil)
             }
         }
     }
@@ -172,25 +170,25 @@ extension StreamSnapshot {
             notes.append(Note(kind: "invalid_field", message: "updated_at is \(preview(other)), not a time; kept as served."))
         }
 
-        func embedded(_ key: String) -> Document? {
+        func embedded(_ key: String) -> (Document?, JSONValue?) {
             switch members[key] {
             case .string(let text)?:
                 members[key] = .null
-                let document = Document.embedded(text, mask: mask)
+                let (document, value) = Document.embedded(text, mask: mask)
                 if let error = document.parseError {
                     notes.append(Note(kind: "invalid_config", message: "\(key) is not JSON (\(error)); the raw string is kept."))
                 }
-                return document
+                return (document, value)
             case nil:
                 notes.append(Note(kind: "invalid_field", message: "the stream has no \(key)."))
-                return nil
+                return (nil, nil)
             case let other?:
                 notes.append(Note(kind: "invalid_field", message: "\(key) is \(preview(other)), not a JSON string; kept as served."))
-                return nil
+                return (nil, nil)
             }
         }
-        let platform = embedded("platform_json")
-        let binary = embedded("binary_json")
+        let (platform, config) = embedded("platform_json")
+        let binary = embedded("binary_json").0
 
         let rest = Document(value: .object(members), mask: mask)
         self.jobUID = uid
@@ -202,9 +200,8 @@ extension StreamSnapshot {
         let statusText = JSONValue.statusJSON(status)
         self.contentHash = sha256Hex([rest.sha256, statusText, platform?.sha256 ?? "-", binary?.sha256 ?? "-"].joined(separator: "\n"))
 
-        let config = platform?.value
-        if platform?.value != nil, config?.objectValue == nil {
-            notes.append(Note(kind: "invalid_config", message: "platform_json is \(config!.typeDescription), not an object."))
+        if let config, config.objectValue == nil {
+            notes.append(Note(kind: "invalid_config", message: "platform_json is \(config.typeDescription), not an object."))
         }
         var fields = Fields()
         func typed<T>(_ key: String, _ read: (JSONValue) -> T?) -> T? {
