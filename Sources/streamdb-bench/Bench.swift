@@ -91,9 +91,15 @@ struct StreamdbBench: AsyncParsableCommand {
                 let sizeBefore = fileSize(db)
                 let resync = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
                 let after = try counts(db)
-                report.resync.append(.init(
+                var row = Report.Resync(
                     streams: n, changedShare: share, seconds: resync.seconds, firstSeconds: first.seconds,
-                    versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
+                    versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore)
+                if changed == 0 {
+                    let sizeThen = fileSize(db)
+                    for _ in 0..<3 { _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"]) }
+                    row.laterGrowth = (fileSize(db) - sizeThen) / 3
+                }
+                report.resync.append(row)
                 if share > 0 && changed > 0 {
                     report.storage.append(.init(kind: "status-only change", streams: n,
                                                 bytesPerVersion: Double(fileSize(db) - sizeBefore) / Double(max(1, after.versions - before.versions))))

@@ -4,7 +4,11 @@ import StreamDB
 /// The figures of one benchmark run, and their Markdown table.
 struct Report {
     struct FullSync { let streams: Int; let seconds: Double; let rss: Double; let ceiling: Double }
-    struct Resync { let streams: Int; let changedShare: Double; let seconds: Double; let firstSeconds: Double; let versionsWritten: Int; let bytesGrown: Int }
+    struct Resync {
+        let streams: Int; let changedShare: Double; let seconds: Double; let firstSeconds: Double; let versionsWritten: Int; let bytesGrown: Int
+        /// Unchanged resyncs only: what the file grew in three more, divided by three.
+        var laterGrowth: Int?
+    }
     struct Detail { let streams: Int; let concurrency: Int; let seconds: Double; let ceiling: Double }
     struct Storage { let kind: String; let streams: Int; let bytesPerVersion: Double }
 
@@ -62,16 +66,23 @@ struct Report {
 
             ## 3. Resync
 
-            | streams | changed | resync | of first sync | versions written | file grew | target: unchanged <= 60 %, 0 versions, < 1 KB per 1,000 |
-            | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+            "file grew" is the database file's growth in this resync; for unchanged resyncs the column
+            after it is the mean growth of three more unchanged resyncs (SQLite grows a file by whole
+            4 KiB pages, so one run's growth is 0 or a multiple of 4,096 B). The target is judged on
+            the mean of all four.
+
+            | streams | changed | resync | of first sync | versions written | file grew | then, a run | target: unchanged <= 60 %, 0 versions, < 1 KB per 1,000 |
+            | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 
             """
         for r in resync {
             let ratio = r.seconds / r.firstSeconds
+            let meanGrowth = Double(r.bytesGrown + 3 * (r.laterGrowth ?? 0)) / 4
             let target = r.changedShare == 0
-                ? mark(ratio <= 0.6 && r.versionsWritten == 0 && Double(r.bytesGrown) < Double(r.streams) / 1000 * 1024)
+                ? mark(ratio <= 0.6 && r.versionsWritten == 0 && meanGrowth < Double(r.streams) / 1000 * 1024)
                 : ""
-            out += "| \(r.streams) | \(String(format: "%.0f %%", r.changedShare * 100)) | \(sec(r.seconds)) | \(String(format: "%.0f %%", ratio * 100)) | \(r.versionsWritten) | \(r.bytesGrown) B | \(target) |\n"
+            let later = r.laterGrowth.map { "\($0) B" } ?? ""
+            out += "| \(r.streams) | \(String(format: "%.0f %%", r.changedShare * 100)) | \(sec(r.seconds)) | \(String(format: "%.0f %%", ratio * 100)) | \(r.versionsWritten) | \(r.bytesGrown) B | \(later) | \(target) |\n"
         }
         out += """
 
