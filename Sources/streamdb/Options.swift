@@ -18,7 +18,8 @@ struct OutputOptions: ParsableArguments {
     @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
     var format: OutputFormat = .table
 
-    @Option(name: .long, help: ArgumentHelp("A file of CODE=NAME lines (11=WORKING) naming status codes.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("A file of CODE=NAME lines (11=WORKING) naming status codes.",
+                                            discussion: "Default: $STREAMDB_STATUS_LABELS, else raw codes.", valueName: "file"))
     var statusLabels: String?
 
     @Option(help: ArgumentHelp("Show table times in this IANA time zone (Europe/Minsk); json and csv stay UTC.", valueName: "zone"))
@@ -35,7 +36,8 @@ struct OutputOptions: ParsableArguments {
     var zoneName: String { tz ?? "UTC" }
 
     func labels() throws -> StatusLabels {
-        try statusLabels.map { try StatusLabels(file: $0) } ?? StatusLabels()
+        let path = statusLabels ?? ProcessInfo.processInfo.environment["STREAMDB_STATUS_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
+        return try path.map { try StatusLabels(file: $0) } ?? StatusLabels()
     }
 }
 

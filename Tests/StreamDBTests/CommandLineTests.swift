@@ -25,6 +25,21 @@ struct CommandLineTests {
             let csv = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--format", "csv"])
             #expect(csv.stdout.hasPrefix("from,to,duration,event,status,time_source,note\r\n"))
 
+            // Status labels from --status-labels or $STREAMDB_STATUS_LABELS; unmapped codes stay raw.
+            let status = try #require(try h.read { db in
+                try Int.fetchOne(db, sql: "SELECT status FROM streams WHERE job_uid = ?", arguments: [uid])
+            })
+            let labels = h.directory.appending(path: "labels.txt")
+            try "# test labels\n\(status)=LABELLED_\(status)\n".write(to: labels, atomically: true, encoding: .utf8)
+            let named = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--status-labels", labels.path()])
+            #expect(named.stdout.contains("LABELLED_\(status) (\(status))"), "\(named.stdout)")
+            let fromEnvironment = try await BuiltProduct.run(["history", uid, "--db", h.databasePath],
+                                                             environment: ["STREAMDB_STATUS_LABELS": labels.path()])
+            #expect(fromEnvironment.stdout.contains("LABELLED_\(status) (\(status))"), "\(fromEnvironment.stdout)")
+            try "\(status + 1000)=OTHER\n".write(to: labels, atomically: true, encoding: .utf8)
+            let unmapped = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--status-labels", labels.path()])
+            #expect(!unmapped.stdout.contains("OTHER") && !unmapped.stdout.contains("LABELLED"))
+
             let regions = try await BuiltProduct.run(["regions", "--db", h.databasePath, "--format", "json"])
             let parsed = try JSONValue.parse(Data(regions.stdout.utf8))
             let total = parsed.arrayValue?.compactMap { $0["streams"]?.intValue }.reduce(0, +) ?? 0
