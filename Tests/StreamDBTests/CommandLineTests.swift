@@ -87,6 +87,94 @@ struct CommandLineTests {
         }
     }
 
+    @Test("Every query command answers in every format: json parses, ndjson is one object a line, csv is RFC 4180 with a header; all three carry the same rows")
+    func everyFormat() async throws {
+        try await withHarness(streams: 20, seed: 31) { h in
+            try await h.sync()
+            let live = h.fleet.liveStreams
+            for stream in live.prefix(6) { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            h.fleet.setThreshold(live[0].jobUID, 777)
+            h.fleet.delete(live[1].jobUID)
+            try await h.sync()
+            let uid = live[0].jobUID
+            let now = Timestamp.now()
+            let commands: [[String]] = [
+                ["history", uid], ["history", String(uid.prefix(10)), "--since", "2000-01-01T00:00:00Z"],
+                ["regions"], ["regions", "--as-of", now], ["streams"], ["streams", "--gone"],
+                ["streams", "--as-of", now], ["runs"], ["sql", "SELECT job_uid, status FROM current_streams ORDER BY job_uid"],
+            ]
+            for command in commands {
+                var results: [String: BuiltProduct.Result] = [:]
+                for format in ["table", "json", "ndjson", "csv"] {
+                    let result = try await BuiltProduct.run(command + ["--db", h.databasePath, "--format", format])
+                    #expect(result.status == 0, "\(command) --format \(format): \(result.stderr)")
+                    #expect(!result.stdout.isEmpty, "\(command) --format \(format) printed nothing")
+                    results[format] = result
+                }
+                let outputs = results.mapValues(\.stdout)
+                let json = try JSONValue.parse(Data((outputs["json"] ?? "").utf8))
+                let rows = try #require(json.arrayValue, "\(command): json is not an array of rows")
+                let lines = (outputs["ndjson"] ?? "").split(separator: "\n")
+                #expect(lines.count == rows.count, "\(command): ndjson lines")
+                // The open interval of a timeline lasts until "now": its duration grows between runs.
+                func stable(_ row: JSONValue) -> JSONValue {
+                    guard case .object(var members) = row, members["to"] == .string("now") else { return row }
+                    members["duration"] = nil
+                    return .object(members)
+                }
+                for (line, row) in zip(lines, rows) {
+                    #expect(stable(try JSONValue.parse(Data(line.utf8))) == stable(row), "\(command): an ndjson line is not the json row")
+                }
+                let csv = try #require(Self.parseCSV(outputs["csv"] ?? ""), "\(command): csv does not parse")
+                #expect(csv.count == rows.count + 1, "\(command): csv rows")
+                #expect(csv.allSatisfy { $0.count == csv[0].count }, "\(command): ragged csv")
+                if let first = rows.first?.objectValue {
+                    #expect(Set(csv[0]) == Set(first.keys), "\(command): csv header \(csv[0]) is not the json keys")
+                }
+            }
+            // show prints JSON; diff --format json prints a JSON Patch.
+            let show = try await BuiltProduct.run(["show", uid, "--db", h.databasePath])
+            #expect(try JSONValue.parse(Data(show.stdout.utf8))["job_uid"]?.stringValue == uid)
+            let config = try await BuiltProduct.run(["show", uid, "--config", "--version", "1", "--db", h.databasePath])
+            #expect(try JSONValue.parse(Data(config.stdout.utf8))["Pipeline"] != nil)
+            let patch = try await BuiltProduct.run(["diff", uid, "--format", "json", "--db", h.databasePath])
+            #expect(patch.status == 1)
+            let operations = try JSONValue.parse(Data(patch.stdout.utf8)).arrayValue ?? []
+            #expect(operations.contains { $0["op"]?.stringValue == "replace" && $0["value"]?.intValue == 777 }, "\(patch.stdout)")
+        }
+    }
+
+    /// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break, quotes
+    /// doubled. Nil when the text breaks those rules.
+    static func parseCSV(_ text: String) -> [[String]]? {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
+        var chars = Array(text)[...]
+        while let c = chars.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" && field.isEmpty {
+                quoted = true
+            } else if c == "," {
+                row.append(field); field = ""
+            } else if c == "\r\n" {
+                row.append(field); field = ""
+                rows.append(row); row = []
+            } else if c == "\n" || c == "\r" || c == "\"" {
+                return nil
+            } else {
+                field.append(c)
+            }
+        }
+        return quoted || !field.isEmpty || !row.isEmpty ? nil : rows
+    }
+
     @Test("sql refuses a statement that writes and leaves the database unchanged")
     func sqlIsReadOnly() async throws {
         try await withHarness(streams: 3) { h in
