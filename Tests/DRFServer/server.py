@@ -8,6 +8,7 @@ Writes "PORT <n>" and "TOKEN <key>" to READY_FILE once it listens, then serves u
 """
 import json
 import os
+import signal
 import socketserver
 import sys
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -103,6 +104,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 if __name__ == "__main__":
+    # The test runner's thread that starts this server blocks most signals, and a child inherits
+    # that mask: without this, SIGTERM from the test would never arrive.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     call_command("migrate", run_syncdb=True, verbosity=0)
     load(FIXTURE)
     user = User.objects.create_user("streamdb")

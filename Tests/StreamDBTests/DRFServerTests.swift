@@ -142,7 +142,9 @@ final class DRFServer: Sendable {
 
     func stop() {
         process.terminate()
-        for _ in 0..<500 where process.isRunning { usleep(10_000) }
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        // SIGTERM can be blocked (a child inherits its parent thread's signal mask); SIGKILL cannot.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 
