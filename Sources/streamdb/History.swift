@@ -22,6 +22,9 @@ extension Streamdb {
         @Option(help: ArgumentHelp("Only what overlaps this time or earlier (ISO 8601).", valueName: "time"))
         var until: String?
 
+        @Option(help: ArgumentHelp("The timeline as the mirror knew it at this time (ISO 8601): what syncs had seen by then; the status then current runs to this time.", valueName: "time"))
+        var asOf: String?
+
         @Flag(help: "Draw the timeline as a bar over a time axis, a shade per status (from the first sync that saw the stream, or --since, to now).")
         var chart = false
 
@@ -31,25 +34,26 @@ extension Streamdb {
         func run() async throws {
             let sinceTime = try since.map { try parseTime($0, option: "--since") }
             let untilTime = try until.map { try parseTime($0, option: "--until") }
+            let moment = try asOf.map { try parseTime($0, option: "--as-of") }
             let store = try openForQuery(database)
             let labels = try output.labels()
             let zone = try output.zone()
             let timeline = try query(store) { db in
-                try StatusTimeline.load(jobUID: try StreamLookup.resolve(jobUID, in: db), since: sinceTime, until: untilTime, in: db)
+                try StatusTimeline.load(jobUID: try StreamLookup.resolve(jobUID, in: db), since: sinceTime, until: untilTime, asOf: moment, in: db)
             }
             if chart {
                 let firstSeen = try query(store) { db in
                     try String.fetchOne(db, sql: "SELECT first_seen_at FROM streams WHERE job_uid = ?", arguments: [timeline.jobUID])
                 }
                 let from = (sinceTime ?? firstSeen).flatMap(Timestamp.parse) ?? Date()
-                let to = untilTime.flatMap(Timestamp.parse) ?? Date()
+                let to = (untilTime ?? moment).flatMap(Timestamp.parse) ?? Date()
                 print("history of \(timeline.jobUID) (times \(output.zoneName))")
                 print(TimelineChart.render(timeline, from: from, to: to, width: max(10, width), labels: labels,
                                            colour: isatty(STDOUT_FILENO) == 1), terminator: "")
                 return
             }
             if output.format == .table {
-                print("history of \(timeline.jobUID) (times \(output.zoneName))")
+                print("history of \(timeline.jobUID) (times \(output.zoneName))" + (moment.map { ", as the mirror knew it at \($0)" } ?? ""))
             }
             print(timeline.table(labels: labels, readable: output.format == .table, zone: zone).rendered(as: output.format), terminator: "")
         }

@@ -136,4 +136,46 @@ struct QueryTests {
             #expect(report.counts.changed == 60)
         }
     }
+
+    @Test("history --as-of: the timeline as the mirror knew it then; without it, the same intervals as the status_intervals view")
+    func historyAsOf() async throws {
+        try await withHarness(streams: 6, seed: 41) { h in
+            try await h.sync()
+            let uid = h.fleet.liveStreams[0].jobUID
+            func flip() { let s = h.fleet.stream(uid)!.status; h.fleet.setStatus(uid, s == 6 ? 11 : 6) }
+            flip()
+            try await h.sync()
+            let between = try #require(try h.read { db in try String.fetchOne(db, sql: "SELECT finished_at FROM sync_runs WHERE id = 2") })
+            flip()
+            try await h.sync()
+
+            let (now, then, view) = try h.read { db in
+                (try StatusTimeline.load(jobUID: uid, since: nil, until: nil, in: db),
+                 try StatusTimeline.load(jobUID: uid, since: nil, until: nil, asOf: between, in: db),
+                 try Row.fetchAll(db, sql: "SELECT started_at, ended_at, status FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid]))
+            }
+            let nowIntervals = now.entries.filter(\.isInterval)
+            let thenIntervals = then.entries.filter(\.isInterval)
+            #expect(nowIntervals.count == 3)
+            #expect(nowIntervals.map(\.at) == view.map { $0["started_at"] as String })
+            #expect(nowIntervals.map(\.until) == view.map { $0["ended_at"] as String? })
+            #expect(nowIntervals.map(\.status) == view.map { ($0["status"] as Int?).map(String.init) })
+            // At `between` the third status had not been seen: two intervals, the second open.
+            #expect(thenIntervals.count == 2)
+            #expect(thenIntervals.map(\.at) == nowIntervals.prefix(2).map(\.at))
+            #expect(thenIntervals[1].until == nil && nowIntervals[1].until != nil)
+            let expected = Timestamp.parse(between)!.timeIntervalSince(Timestamp.parse(thenIntervals[1].at)!)
+            #expect(abs((thenIntervals[1].durationSeconds ?? -1) - expected) < 0.01)
+            #expect(throws: QueryError.self) {
+                try h.read { db in try StatusTimeline.load(jobUID: uid, since: nil, until: nil, asOf: "2000-01-01T00:00:00.000000Z", in: db) }
+            }
+            // Through the binary: the header says so, and the open status runs to the as-of time.
+            let table = try await BuiltProduct.run(["history", uid, "--as-of", between, "--db", h.databasePath])
+            #expect(table.status == 0, "\(table.stderr)")
+            #expect(table.stdout.contains("as the mirror knew it at"))
+            #expect(!table.stdout.contains("now"))
+            let early = try await BuiltProduct.run(["history", uid, "--as-of", "2000-01-01", "--db", h.databasePath])
+            #expect(early.status == 2 && early.stderr.contains("was not yet seen at"))
+        }
+    }
 }

@@ -22,22 +22,39 @@ public struct StatusTimeline: Sendable {
 
     public let jobUID: String
     public let entries: [Entry]
+    /// The time the timeline was reconstructed for (`--as-of`); nil for now.
+    public var asOf: String? = nil
 
     /// Reads the timeline of `jobUID` (a full uid; see ``StreamLookup``), limited to entries that
     /// overlap `since`...`until` when given.
-    public static func load(jobUID: String, since: String?, until: String?, in db: Database) throws -> StatusTimeline {
+    ///
+    /// - Parameter asOf: the timeline as the mirror knew it at this time: only what a sync had
+    ///   observed by then, and the status current then runs until `asOf` instead of now.
+    public static func load(jobUID: String, since: String?, until: String?, asOf: String? = nil, in db: Database) throws -> StatusTimeline {
         var entries: [Entry] = []
-        let now = Timestamp.now()
-        for row in try Row.fetchAll(db, sql: """
-            SELECT started_at, ended_at, started_by, status, started_at_source, duration_seconds
-            FROM status_intervals WHERE job_uid = ? ORDER BY started_at
-            """, arguments: [jobUID]) {
+        let now = asOf ?? Timestamp.now()
+        // The rows of the status_intervals view, limited to what was observed by `asOf`.
+        let intervals = try Row.fetchAll(db, sql: """
+            SELECT changed_at AS started_at, event AS started_by, status, changed_at_source AS started_at_source,
+                   lead(changed_at) OVER (ORDER BY changed_at, id) AS ended_at
+            FROM status_history WHERE job_uid = ? AND (?2 IS NULL OR observed_at <= ?2)
+            ORDER BY changed_at, id
+            """, arguments: [jobUID, asOf])
+        if let asOf, intervals.isEmpty {
+            throw QueryError("\(jobUID) was not yet seen at \(asOf).")
+        }
+        for row in intervals {
             let status: DatabaseValue = row["status"]
             let event: String = row["started_by"]
+            let started: String = row["started_at"]
+            let ended: String? = row["ended_at"]
+            let duration = Timestamp.parse(started).flatMap { start in
+                Timestamp.parse(ended ?? now).map { (($0.timeIntervalSince(start)) * 1000).rounded() / 1000 }
+            }
             entries.append(Entry(
-                at: row["started_at"], until: row["ended_at"], isInterval: true, event: event,
+                at: started, until: ended, isInterval: true, event: event,
                 status: event == "gone" ? nil : Self.text(status),
-                durationSeconds: row["duration_seconds"], timeSource: row["started_at_source"],
+                durationSeconds: duration, timeSource: row["started_at_source"],
                 note: event == "gone" ? "the server answered 404" : ""))
         }
         // Versions that changed the pipeline config or the regions, against the version before.
@@ -45,8 +62,8 @@ public struct StatusTimeline: Sendable {
             SELECT s.version, s.observed_at, s.platform_config_id,
                    (SELECT group_concat(rg.title, ', ') FROM document_regions AS dr JOIN regions AS rg ON rg.id = dr.region_id
                      WHERE dr.document_id = s.rest_id ORDER BY dr.position) AS regions
-            FROM snapshots AS s WHERE s.job_uid = ? ORDER BY s.version
-            """, arguments: [jobUID])
+            FROM snapshots AS s WHERE s.job_uid = ?2 AND (?1 IS NULL OR s.observed_at <= ?1) ORDER BY s.version
+            """, arguments: [asOf, jobUID])
         for (previous, current) in zip(versions, versions.dropFirst()) {
             let v: Int64 = current["version"]
             let at: String = current["observed_at"]
@@ -68,7 +85,7 @@ public struct StatusTimeline: Sendable {
             return true
         }
         entries.sort { ($0.at, $0.isInterval ? 0 : 1) < ($1.at, $1.isInterval ? 0 : 1) }
-        return StatusTimeline(jobUID: jobUID, entries: entries)
+        return StatusTimeline(jobUID: jobUID, entries: entries, asOf: asOf)
     }
 
     static func text(_ value: DatabaseValue) -> String? {
@@ -87,7 +104,7 @@ public struct StatusTimeline: Sendable {
         var table = ResultTable(columns: ["from", "to", "duration", "event", "status", "time_source", "note"])
         for e in entries {
             let time = { (t: String) in readable ? DurationText.readable(t, zone: zone) : t }
-            let to: ResultTable.Cell = e.isInterval ? .text(e.until.map(time) ?? "now") : .null
+            let to: ResultTable.Cell = e.isInterval ? .text((e.until ?? asOf).map(time) ?? "now") : .null
             let duration: ResultTable.Cell = e.durationSeconds.map {
                 readable ? .text(DurationText.format(seconds: $0)) : .double($0)
             } ?? .null
