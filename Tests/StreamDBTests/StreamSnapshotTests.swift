@@ -19,6 +19,18 @@ struct StreamSnapshotTests {
         return JSONValue.object(members).canonicalText
     }
 
+    @Test("A job_uid is a UUID in its 8-4-4-4-12 spelling; it is lower-cased and trimmed, anything else is refused")
+    func jobUIDs() {
+        #expect(JobUID.normalized("00617614-b938-11ee-bfd6-5622fced16a0") == "00617614-b938-11ee-bfd6-5622fced16a0")
+        #expect(JobUID.normalized(" 00617614-B938-11EE-BFD6-5622FCED16A0\t") == "00617614-b938-11ee-bfd6-5622fced16a0")
+        for bad in ["", "00617614", "00617614-b938-11ee-bfd6-5622fced16a", "00617614-b938-11ee-bfd6-5622fced16a00",
+                    "00617614b938-11ee-bfd6-5622fced16a0-", "{00617614-b938-11ee-bfd6-5622fced16a0}",
+                    "00617614-b938-11ee-bfd6-5622fced16g0", "00617614-b938-11ee-bfd6-5622fced16\u{e9}",
+                    "../../admin/?x=1234567890123456789012", "00617614-b938-11ee-bfd6-5622fced\n6a0"] {
+            #expect(JobUID.normalized(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("The vendor's example parses: config, areas, regions, typed fields")
     func vendorExample() throws {
         let s = try snapshot(Self.example)

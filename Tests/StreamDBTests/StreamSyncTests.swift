@@ -63,6 +63,73 @@ struct StreamSyncTests {
         }
     }
 
+    @Test("A stream served as last time is known by its served digest; a stale or missing digest only costs the full comparison")
+    func servedDigestShortcut() async throws {
+        try await withHarness { h in
+            try await h.sync()
+            // Every stream carries the digest of the object it was served as.
+            #expect(try h.count("SELECT count(*) FROM streams WHERE served_digest IS NULL") == 0)
+            let digests = try h.read { db in
+                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
+                    .map { ($0[0] as String, $0[1] as String) })
+            }
+            #expect(Set(digests.values).count == 20)
+
+            // A digest that no longer matches (another streamdb's rules, a damaged cache) and a
+            // missing one (a database from before migration 0002): the streams are compared in full,
+            // found unchanged, and get their digest back.
+            let stale = h.fleet.liveStreams[0].jobUID, missing = h.fleet.liveStreams[1].jobUID
+            let writer = try DatabaseQueue(path: h.databasePath)
+            try await writer.write { db in
+                try db.execute(sql: "UPDATE streams SET served_digest = 'stale' WHERE job_uid = ?", arguments: [stale])
+                try db.execute(sql: "UPDATE streams SET served_digest = NULL WHERE job_uid = ?", arguments: [missing])
+            }
+            try writer.close()
+            let before = try h.historyCounts()
+            let report = try await h.sync()
+            #expect(report.counts.unchanged == 20 && report.counts.changed == 0)
+            #expect(try h.historyCounts() == before)
+            let after = try h.read { db in
+                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
+                    .map { ($0[0] as String, $0[1] as String) })
+            }
+            #expect(after == digests)
+
+            // Through the shortcut a run still records that it saw each stream.
+            #expect(try h.count("SELECT count(*) FROM streams WHERE last_seen_run_id = 2") == 20)
+
+            // Changing the masking setting is no shortcut: the digest covers it, so every stream
+            // is normalised again under the new setting.
+            var keep = SyncOptions()
+            keep.keepURLCredentials = true
+            let report3 = try await h.sync(keep)
+            #expect(report3.counts.seen == 20)
+            let unmasked = try h.read { db in
+                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
+                    .map { ($0[0] as String, $0[1] as String) })
+            }
+            #expect(digests.allSatisfy { unmasked[$0.key] != $0.value })
+        }
+    }
+
+    @Test("The served digest ignores key order, spacing and updated_at, and sees every other change")
+    func servedDigestValue() throws {
+        let a = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\": 1}"}"#)
+        let b = try JSONValue.parse(#"{ "platform_json" : "{\"A\": 1}", "status" : 11.0, "updated_at":"2025-06-01T00:00:00Z", "job_uid":"00617614-b938-11ee-bfd6-5622fced16a0" }"#)
+        let c = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\":1}"}"#)
+        let d = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":17,"platform_json":"{\"A\": 1}"}"#)
+        let digest = { (v: JSONValue, mask: Bool) in ServedDigest.of(v.objectValue!, maskCredentials: mask) }
+        #expect(digest(a, true) == digest(b, true))
+        // A re-spelt config string is another served object (the full comparison then finds it equal).
+        #expect(digest(a, true) != digest(c, true))
+        // updated_at of another type is content, as normalisation keeps it.
+        #expect(digest(a, true) != digest(d, true))
+        #expect(digest(a, true) != digest(a, false))
+        // Equal digests mean equal content hashes.
+        #expect(try StreamSnapshot(item: a).contentHash == StreamSnapshot(item: b).contentHash)
+        #expect(try StreamSnapshot(item: a).servedDigest == digest(a, true))
+    }
+
     @Test("A status change makes a new version and one status row dated by the server's updated_at")
     func statusChange() async throws {
         try await withHarness { h in

@@ -51,9 +51,10 @@ extension HistoryStore {
             let version: Int64 = current["current_version"]
             try db.cachedStatement(sql: """
                 UPDATE streams
-                SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL
+                SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL,
+                    served_digest = ?
                 WHERE job_uid = ?
-                """).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.jobUID])
+                """).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.servedDigest, snapshot.jobUID])
             if wasGone {
                 try insertStatusEvent(
                     "back", snapshot: snapshot, previous: .null, version: version,
@@ -96,24 +97,25 @@ extension HistoryStore {
             try db.cachedStatement(sql: """
                 INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
                     stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
-                    last_seen_run_id, gone_at, current_version, current_content_hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
                 """).execute(arguments: [
                     snapshot.jobUID, fields.id, status, fields.streamUID, fields.cameraGroupUID,
                     fields.caseType, fields.streamCaseType, fields.ovmsClient, fields.createdAt,
                     snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
+                    snapshot.servedDigest,
                 ])
         } else {
             try db.cachedStatement(sql: """
                 UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
                     stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
                     last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
-                    current_content_hash = ?
+                    current_content_hash = ?, served_digest = ?
                 WHERE job_uid = ?
                 """).execute(arguments: [
                     fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
                     fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
-                    observedAt, runID, version, snapshot.contentHash, snapshot.jobUID,
+                    observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, snapshot.jobUID,
                 ])
         }
         try db.cachedStatement(sql: """
@@ -141,6 +143,40 @@ extension HistoryStore {
                             attempts: nil, message: "version \(version): \(note.message)", in: db)
         }
         return RecordResult(change: current == nil ? .new : .changed, back: wasGone, version: version)
+    }
+
+    /// Records a present stream served again exactly as last time (its ``ServedDigest`` matched
+    /// `streams.served_digest`): seen in this run, with the latest `updated_at`; no version, no
+    /// status row. Returns the current version, or nil when the stream is no longer present with
+    /// that digest (gone, or recorded anew since the run began): the caller then records the
+    /// normalised object instead.
+    static func recordUnchanged(
+        jobUID: String, servedDigest: String, serverUpdatedAt: String?, observedAt: String, runID: Int64,
+        in db: Database
+    ) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: """
+                UPDATE streams
+                SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at)
+                WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ?
+                RETURNING current_version
+                """),
+            arguments: [observedAt, runID, serverUpdatedAt, jobUID, servedDigest])
+    }
+
+    /// `streams.served_digest` of every present stream that has one, by job_uid: what
+    /// ``recordUnchanged(jobUID:servedDigest:serverUpdatedAt:observedAt:runID:in:)`` compares with.
+    public func servedDigests() async throws -> [String: String] {
+        try await read { db in
+            var digests: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT job_uid, served_digest FROM streams WHERE gone_at IS NULL AND served_digest IS NOT NULL
+                """)
+            while let row = try rows.next() {
+                digests[row[0]] = row[1] as String
+            }
+            return digests
+        }
     }
 
     /// Records that a stream answered 404: `gone_at` and a 'gone' status row, once. Returns false

@@ -19,6 +19,9 @@ public struct StreamSnapshot: Sendable {
     public let binaryConfig: Document?
     /// Hex SHA-256 over everything but `updated_at`: equal hash, no change.
     public let contentHash: String
+    /// The object's ``ServedDigest``, stored so that the next sync can skip normalising it when it
+    /// is served again unchanged.
+    public let servedDigest: String
     /// The typed columns of `streams` (nil where the value had another type).
     public let fields: Fields
     public let regions: [Region]
@@ -133,7 +136,9 @@ extension StreamSnapshot {
     ///   with a UUID `job_uid` and an integer or string `status`.
     /// - Parameter maskCredentials: replace URL passwords with `***` everywhere (see
     ///   ``CredentialMask``); on by default.
-    public init(item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true) throws {
+    /// - Parameter servedDigest: the item's ``ServedDigest`` when the caller has already taken it.
+    public init(item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true,
+                servedDigest: String? = nil) throws {
         // Every string that is stored passes through here or through the masking canonical writer.
         let mask = maskCredentials
         func text(_ s: String) -> String { mask ? CredentialMask.mask(s) : s }
@@ -160,6 +165,7 @@ extension StreamSnapshot {
             throw SnapshotRejection(kind: "invalid_item", jobUID: uid, message: "the stream's status is \(preview(other)), not an integer or a name; the stored state is kept.")
         }
 
+        self.servedDigest = servedDigest ?? ServedDigest.of(members, maskCredentials: mask)
         var notes: [Note] = []
         members["status"] = .null
         var serverUpdatedAt: String?
@@ -257,6 +263,20 @@ extension StreamSnapshot {
         }
         self.fences = fences
         self.notes = notes
+    }
+
+    /// ``init(item:expectedJobUID:maskCredentials:servedDigest:)`` as a result: a rejection, or
+    /// any other error as an `invalid_item` rejection.
+    static func normalise(_ item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool,
+                          servedDigest: String? = nil) -> Result<StreamSnapshot, SnapshotRejection> {
+        do {
+            return .success(try StreamSnapshot(item: item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+                                               servedDigest: servedDigest))
+        } catch let rejection as SnapshotRejection {
+            return .failure(rejection)
+        } catch {
+            return .failure(SnapshotRejection(kind: "invalid_item", jobUID: expectedJobUID, message: "\(error)"))
+        }
     }
 
     private static func identifier(_ value: JSONValue?) -> String? {

@@ -90,13 +90,15 @@ public final class StreamSync: Sendable {
                                              startedAt: Timestamp.format(started))
         let state = RunState(runID: runID)
         let pipeline = WritePipeline(sync: self, state: state, batchSize: max(1, options.batchSize))
+        // Streams served exactly as last time are recognised by their digest and not normalised.
+        let filter = ServedDigestFilter(stored: try await store.servedDigests(), maskCredentials: !options.keepURLCredentials)
         var listing = options.useList ? "complete" : "skipped"
         var message: String?
         var failed = false
         do {
             var detailTargets: [String] = []
             if options.useList {
-                let result = try await syncListing(state, pipeline, mask: !options.keepURLCredentials)
+                let result = try await syncListing(state, pipeline, filter)
                 // What follows asks the database which streams this run has seen.
                 try await pipeline.flush()
                 listing = result.listing
@@ -115,8 +117,7 @@ public final class StreamSync: Sendable {
                     failed = true
                     message = "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
                 }
-                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), mask: !options.keepURLCredentials,
-                                        state, pipeline)
+                try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), filter, state, pipeline)
             }
             try await pipeline.flush()
         } catch let error as APIError {
@@ -170,7 +171,7 @@ public final class StreamSync: Sendable {
 
     /// Follows the list route page by page, storing each page as it arrives (one transaction a
     /// page) while the next one is fetched.
-    private func syncListing(_ state: RunState, _ pipeline: WritePipeline, mask: Bool) async throws -> ListingResult {
+    private func syncListing(_ state: RunState, _ pipeline: WritePipeline, _ filter: ServedDigestFilter) async throws -> ListingResult {
         var result = ListingResult(listing: "complete")
         // Every page URL requested so far: a `next` pointing back to one is a loop.
         var requested: Set<String> = [api.configuration.listURL]
@@ -213,7 +214,7 @@ public final class StreamSync: Sendable {
                         pending = Task { [api] in try await api.listPage(sameOrigin) }
                     }
                 }
-                result.needDetails += try await storeItems(items, mask: mask, pipeline)
+                result.needDetails += try await storeItems(items, filter, pipeline)
                 onProgress(SyncProgress(done: state.counts.seen, total: count, phase: "listing"))
             }
         }
@@ -236,7 +237,7 @@ public final class StreamSync: Sendable {
     }
 
     /// Stores the full objects of a list page; returns the uids of items that only name a stream.
-    private func storeItems(_ items: [JSONValue], mask: Bool, _ pipeline: WritePipeline) async throws -> [String] {
+    private func storeItems(_ items: [JSONValue], _ filter: ServedDigestFilter, _ pipeline: WritePipeline) async throws -> [String] {
         var whole: [JSONValue] = []
         var needDetails: [String] = []
         for item in items {
@@ -247,33 +248,25 @@ public final class StreamSync: Sendable {
                 whole.append(item)
             }
         }
-        let snapshots = await Self.normalise(whole, mask: mask)
         let url = api.configuration.listURL
-        try await pipeline.add(snapshots.map { DetailOutcome.fetched($0, url: url) })
+        try await pipeline.add(await Self.normalise(whole, filter).map { DetailOutcome($0, url: url) })
         return needDetails
     }
 
     /// Normalises a page's items on every core (parsing the embedded configs, canonical JSON and
-    /// hashing are most of a sync's CPU time), keeping their order.
-    static func normalise(_ items: [JSONValue], mask: Bool) async -> [Result<StreamSnapshot, SnapshotRejection>] {
-        func one(_ item: JSONValue) -> Result<StreamSnapshot, SnapshotRejection> {
-            do {
-                return .success(try StreamSnapshot(item: item, maskCredentials: mask))
-            } catch let rejection as SnapshotRejection {
-                return .failure(rejection)
-            } catch {
-                return .failure(SnapshotRejection(kind: "invalid_item", jobUID: nil, message: "\(error)"))
-            }
-        }
+    /// hashing are most of a sync's CPU time), keeping their order; items served as last time are
+    /// only digested.
+    static func normalise(_ items: [JSONValue], _ filter: ServedDigestFilter) async -> [ServedDigestFilter.Outcome] {
+        func one(_ item: JSONValue) -> ServedDigestFilter.Outcome { filter.classify(item) }
         let cores = Self.cores
         guard items.count >= 16, cores > 1 else { return items.map(one) }
         let chunk = (items.count + cores - 1) / cores
-        return await withTaskGroup(of: (Int, [Result<StreamSnapshot, SnapshotRejection>]).self) { group in
+        return await withTaskGroup(of: (Int, [ServedDigestFilter.Outcome]).self) { group in
             for start in stride(from: 0, to: items.count, by: chunk) {
                 let slice = Array(items[start..<min(start + chunk, items.count)])
                 group.addTask { (start, slice.map(one)) }
             }
-            var parts: [(Int, [Result<StreamSnapshot, SnapshotRejection>])] = []
+            var parts: [(Int, [ServedDigestFilter.Outcome])] = []
             for await part in group { parts.append(part) }
             return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
@@ -286,8 +279,17 @@ public final class StreamSync: Sendable {
 
     fileprivate enum DetailOutcome: Sendable {
         case fetched(Result<StreamSnapshot, SnapshotRejection>, url: String)
+        /// Served exactly as last time (see ``ServedDigest``).
+        case unchanged(UnchangedStream, url: String)
         case notFound(String, url: String)
         case failed(String, APIError)
+
+        init(_ outcome: ServedDigestFilter.Outcome, url: String) {
+            switch outcome {
+            case .unchanged(let stream): self = .unchanged(stream, url: url)
+            case .normalised(let result): self = .fetched(result, url: url)
+            }
+        }
     }
 
     /// The uids the user named, checked; a bad one is recorded and skipped.
@@ -309,7 +311,7 @@ public final class StreamSync: Sendable {
     }
 
     /// Fetches streams by uid, `concurrency` at a time, writing results in batches.
-    private func fetchDetails(_ uids: [String], concurrency: Int, mask: Bool, _ state: RunState,
+    private func fetchDetails(_ uids: [String], concurrency: Int, _ filter: ServedDigestFilter, _ state: RunState,
                               _ pipeline: WritePipeline) async throws {
         guard !uids.isEmpty else { return }
         let api = self.api
@@ -325,11 +327,7 @@ public final class StreamSync: Sendable {
                     do {
                         switch try await api.detail(uid) {
                         case .found(let body):
-                            do {
-                                return .fetched(.success(try StreamSnapshot(item: body, expectedJobUID: uid, maskCredentials: mask)), url: url)
-                            } catch let rejection as SnapshotRejection {
-                                return .fetched(.failure(rejection), url: url)
-                            }
+                            return DetailOutcome(filter.classify(body, expectedJobUID: uid), url: url)
                         case .notFound:
                             return .notFound(uid, url: url)
                         }
@@ -376,25 +374,42 @@ public final class StreamSync: Sendable {
         let runID = state.runID
         let delta = try await store.write { db in
             var delta = BatchDelta()
+            func store(_ snapshot: StreamSnapshot, url: String) throws {
+                do {
+                    var result: RecordResult?
+                    try db.inSavepoint {
+                        result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
+                        return .commit
+                    }
+                    delta.add(result!)
+                } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
+                    delta.failures += 1
+                    try HistoryStore.recordError(runID: runID, jobUID: snapshot.jobUID, kind: "storage", httpStatus: nil,
+                                                 url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
+                }
+            }
+            func reject(_ rejection: SnapshotRejection, url: String) throws {
+                delta.failures += 1
+                try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
+                                             url: url, attempts: nil, message: rejection.message, in: db)
+            }
             for outcome in outcomes {
                 switch outcome {
                 case .fetched(.success(let snapshot), let url):
-                    do {
-                        var result: RecordResult?
-                        try db.inSavepoint {
-                            result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
-                            return .commit
+                    try store(snapshot, url: url)
+                case .unchanged(let stream, let url):
+                    if let version = try HistoryStore.recordUnchanged(
+                        jobUID: stream.jobUID, servedDigest: stream.servedDigest, serverUpdatedAt: stream.serverUpdatedAt,
+                        observedAt: observedAt, runID: runID, in: db) {
+                        delta.add(RecordResult(change: .unchanged, back: false, version: version))
+                    } else {
+                        switch stream.snapshot() {
+                        case .success(let snapshot): try store(snapshot, url: url)
+                        case .failure(let rejection): try reject(rejection, url: url)
                         }
-                        delta.add(result!)
-                    } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
-                        delta.failures += 1
-                        try HistoryStore.recordError(runID: runID, jobUID: snapshot.jobUID, kind: "storage", httpStatus: nil,
-                                                     url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
                     }
                 case .fetched(.failure(let rejection), let url):
-                    delta.failures += 1
-                    try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
-                                                 url: url, attempts: nil, message: rejection.message, in: db)
+                    try reject(rejection, url: url)
                 case .notFound(let uid, let url):
                     if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
                         delta.counts.gone += 1

@@ -14,6 +14,10 @@ enum BuiltProduct {
 
     static var streamdb: URL { productsDirectory.appending(path: "streamdb") }
 
+    /// The package's top folder (this file is Tests/StreamDBTests/Support/BuiltProduct.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     struct Result {
         let status: Int32
         let stdout: String

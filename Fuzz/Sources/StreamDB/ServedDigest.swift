@@ -1,0 +1,1 @@
+../../../Sources/StreamDB/Sync/ServedDigest.swift
