@@ -1,7 +1,9 @@
--- streamdb schema, migration 0002: make a sync of an unchanged fleet cheap in time and in bytes.
+-- streamdb schema, migration 0002: make a sync of an unchanged fleet cheap in time and in bytes,
+-- and counting the fleet by case type cheap at any moment.
 --
--- No stored data changes: one index goes (it holds nothing the table does not) and one column is
--- added, NULL for every stream until its next sync fills it.
+-- No stored data changes: one index goes (it holds nothing the table does not), one column is
+-- added (NULL for every stream until its next sync fills it), and one table is derived from the
+-- stored configs.
 
 -- `streams_by_last_seen_run` (from 0001) indexed streams.last_seen_run_id. Every sync moves every
 -- present stream's last_seen_run_id to the new run, so each run rewrote the whole index: an
@@ -16,3 +18,18 @@ DROP INDEX IF EXISTS streams_by_last_seen_run;
 -- parsing its configs. A cache only: NULL, or a stale value, just means the stream is normalised
 -- in full and compared by current_content_hash, as before this column existed.
 ALTER TABLE streams ADD COLUMN served_digest TEXT;
+
+-- The CaseType of each distinct pipeline config (a `documents` row used as
+-- snapshots.platform_config_id), read once when the config is first stored. Counting the fleet by
+-- case type, now or as of any moment (`streamdb regions`, `streamdb streams --case-type`), then
+-- reads this small table instead of parsing every config document.
+CREATE TABLE config_case_types (
+    document_id INTEGER PRIMARY KEY REFERENCES documents (id),
+    -- The config's CaseType when it is a string ('motion-detect', ...); NULL when the config has
+    -- none, has another type there, or was not JSON.
+    case_type   TEXT
+);
+INSERT INTO config_case_types (document_id, case_type)
+SELECT d.id, CASE json_type(d.json, '$.CaseType') WHEN 'text' THEN json_extract(d.json, '$.CaseType') END
+FROM documents AS d
+WHERE d.id IN (SELECT platform_config_id FROM snapshots);

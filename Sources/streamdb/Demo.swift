@@ -9,6 +9,7 @@ import StreamSim
 extension Streamdb {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "demo",
             abstract: "Run streamdb against the bundled API simulator and leave the database to explore.",
             discussion: """
                 Starts the simulator on a free loopback port, syncs it several times while its fleet \

@@ -5,6 +5,7 @@ import StreamDB
 extension Streamdb {
     struct Diff: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Show what changed between two stored pipeline configs, path by path.",
             discussion: """
                 streamdb diff UID                  the last two versions of a stream

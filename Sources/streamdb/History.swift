@@ -6,6 +6,7 @@ import StreamDB
 extension Streamdb {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "Show one stream's status timeline, with config versions, region moves and gone/back events.",
             discussion: "Each status runs from its change to the next (or now). time_source says whether the change time is the server's updated_at or the time a sync saw it."
         )

@@ -4,6 +4,7 @@ import StreamDB
 extension Streamdb {
     struct Regions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "regions",
             abstract: "Count the present streams of each region, by status and by case type."
         )
 

@@ -4,6 +4,7 @@ import StreamDB
 extension Streamdb {
     struct Runs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "runs",
             abstract: "List the last sync runs with their outcome and counts, then their errors."
         )
 

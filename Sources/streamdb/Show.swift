@@ -5,6 +5,7 @@ import StreamDB
 extension Streamdb {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print one stored version of a stream exactly as stored: the payload, or its pipeline config."
         )
 

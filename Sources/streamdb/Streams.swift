@@ -4,6 +4,7 @@ import StreamDB
 extension Streamdb {
     struct Streams: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "streams",
             abstract: "List the streams, one row each, now or as the mirror knew them at a moment."
         )
 

@@ -7,6 +7,7 @@ import StreamDB
 extension Streamdb {
     struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "sync",
             abstract: "Fetch the streams and store what changed.",
             discussion: """
                 Streams come from the list route (every page), the uids named with --job-uid or \

@@ -34,6 +34,40 @@ struct DocsTests {
         #expect(Self.queries.count >= 10)
     }
 
+    /// The part of the document about `name`: its `### \`name\`` section, or its table row.
+    static func section(about name: String) -> String? {
+        let lines = document.split(separator: "\n", omittingEmptySubsequences: false)
+        if let start = lines.firstIndex(where: { $0.hasPrefix("### `\(name)`") }) {
+            let rest = lines[(start + 1)...]
+            let end = rest.firstIndex(where: { $0.hasPrefix("#") }) ?? lines.endIndex
+            return lines[start..<end].joined(separator: "\n")
+        }
+        return lines.first(where: { $0.hasPrefix("| `\(name)` (") }).map(String.init)
+    }
+
+    @Test("Every table and view of a migrated database, and each of its columns, is documented where it is described")
+    func everyColumnDocumented() async throws {
+        try await withHarness(streams: 2) { h in
+            try await h.sync()
+            let columns = try h.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name
+                    """).map { name in
+                    (name, try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?)", arguments: [name]))
+                }
+            }
+            #expect(columns.count >= 17)
+            for (name, names) in columns {
+                guard let section = Self.section(about: name) else {
+                    Issue.record("docs/schema.md has no section or row for `\(name)`")
+                    continue
+                }
+                let missing = names.filter { !section.contains("`\($0)`") }
+                #expect(missing.isEmpty, "docs/schema.md does not describe \(name).\(missing)")
+            }
+        }
+    }
+
     @Test("Every worked query runs on a synced database")
     func queriesRun() async throws {
         try await withHarness(streams: 60, seed: 3) { h in

@@ -66,6 +66,7 @@ struct QueryTests {
             try await h.sync()
             // What the simulator served at the moment of this sync.
             let served = Dictionary(uniqueKeysWithValues: h.fleet.liveStreams.map { ($0.jobUID, $0.status) })
+            let servedCaseTypes = Dictionary(uniqueKeysWithValues: h.fleet.liveStreams.map { ($0.jobUID, $0.caseType.rawValue) })
             try await Task.sleep(for: .milliseconds(20))
             let moment = Timestamp.now()
             try await Task.sleep(for: .milliseconds(20))
@@ -81,9 +82,18 @@ struct QueryTests {
                 (row[0].text, Int(row[1].text)!)
             })
             #expect(reconstructed == served)
-            // And the region counts then add up to the streams then.
+            #expect(Dictionary(uniqueKeysWithValues: table.rows.map { ($0[0].text, $0[2].text) }) == servedCaseTypes)
+            // And the region counts then add up to the streams then, by status and by case type.
             let regions = try store.readNow { db in try RegionReport.load(labels: StatusLabels(), asOf: moment, in: db) }
             let placed = regions.rows.map { Int($0[1].text)! }.reduce(0, +)
+            func total(_ counts: String) -> Int {
+                counts.split(separator: ",").map { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces))! }.reduce(0, +)
+            }
+            for row in regions.rows {
+                #expect(total(row[2].text) == Int(row[1].text)!)
+                #expect(total(row[3].text) == Int(row[1].text)!)
+                #expect(!row[3].text.contains("(unknown)"))
+            }
             let multi = h.fleet.liveStreams.count  // a lower bound: streams in two regions count twice
             #expect(placed >= served.count || placed >= multi - 1)
         }

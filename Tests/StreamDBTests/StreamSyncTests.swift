@@ -66,13 +66,16 @@ struct StreamSyncTests {
     @Test("A stream served as last time is known by its served digest; a stale or missing digest only costs the full comparison")
     func servedDigestShortcut() async throws {
         try await withHarness { h in
+            func storedDigests() throws -> [String: String?] {
+                try h.read { db in
+                    try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
+                        .map { ($0[0] as String, $0[1] as String?) })
+                }
+            }
             try await h.sync()
             // Every stream carries the digest of the object it was served as.
             #expect(try h.count("SELECT count(*) FROM streams WHERE served_digest IS NULL") == 0)
-            let digests = try h.read { db in
-                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
-                    .map { ($0[0] as String, $0[1] as String) })
-            }
+            let digests = try storedDigests()
             #expect(Set(digests.values).count == 20)
 
             // A digest that no longer matches (another streamdb's rules, a damaged cache) and a
@@ -89,10 +92,7 @@ struct StreamSyncTests {
             let report = try await h.sync()
             #expect(report.counts.unchanged == 20 && report.counts.changed == 0)
             #expect(try h.historyCounts() == before)
-            let after = try h.read { db in
-                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
-                    .map { ($0[0] as String, $0[1] as String) })
-            }
+            let after = try storedDigests()
             #expect(after == digests)
 
             // Through the shortcut a run still records that it saw each stream.
@@ -104,11 +104,8 @@ struct StreamSyncTests {
             keep.keepURLCredentials = true
             let report3 = try await h.sync(keep)
             #expect(report3.counts.seen == 20)
-            let unmasked = try h.read { db in
-                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
-                    .map { ($0[0] as String, $0[1] as String) })
-            }
-            #expect(digests.allSatisfy { unmasked[$0.key] != $0.value })
+            let unmasked = try storedDigests()
+            #expect(digests.allSatisfy { unmasked[$0.key]! != $0.value })
         }
     }
 

@@ -55,17 +55,17 @@ public enum StreamList {
             arguments["status"] = raw
         }
         if let caseType = filter.caseType {
-            conditions.append("json_extract(p.json, '$.CaseType') = :case_type")
+            conditions.append("ct.case_type = :case_type")
             arguments["case_type"] = caseType
         }
         let rows = try Row.fetchAll(db, sql: """
-            SELECT f.job_uid, f.status, json_extract(p.json, '$.CaseType') AS case_type,
+            SELECT f.job_uid, f.status, ct.case_type,
                    (SELECT group_concat(rg.title, ', ') FROM document_regions AS dr JOIN regions AS rg ON rg.id = dr.region_id
                      WHERE dr.document_id = f.rest_id) AS regions,
                    f.version, st.first_seen_at, st.last_seen_at, st.gone_at
             FROM (\(FleetAsOf.sql)) AS f
             JOIN streams AS st ON st.job_uid = f.job_uid
-            LEFT JOIN documents AS p ON p.id = f.platform_config_id
+            LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY f.job_uid
             """, arguments: StatementArguments(arguments))

@@ -30,9 +30,9 @@ public enum RegionReport {
     }
 
     private static let placedSQL = """
-        SELECT coalesce(rg.title, '(none)') AS region, f.job_uid, f.status, json_extract(p.json, '$.CaseType') AS case_type
+        SELECT coalesce(rg.title, '(none)') AS region, f.job_uid, f.status, ct.case_type
         FROM (\(FleetAsOf.sql)) AS f
-        LEFT JOIN documents AS p ON p.id = f.platform_config_id
+        LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
         LEFT JOIN document_regions AS dr ON dr.document_id = f.rest_id
         LEFT JOIN regions AS rg ON rg.id = dr.region_id
         WHERE f.gone = 0

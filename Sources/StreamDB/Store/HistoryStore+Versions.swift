@@ -75,7 +75,13 @@ extension HistoryStore {
             }
         }
         let platformID = try snapshot.platformConfig.map { config in
-            try storeDocument(config, in: db) { id in
+            let id = try storeDocument(config, in: db) { _ in }
+            // The rows derived from a pipeline config are written when a document is first used as
+            // one (config_case_types has a row per such document), also when the same document was
+            // stored before in another role.
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO config_case_types (document_id, case_type) VALUES (?, ?)")
+                .execute(arguments: [id, snapshot.fields.caseType])
+            if db.changesCount > 0 {
                 for area in snapshot.areas {
                     try db.cachedStatement(sql: """
                         INSERT INTO config_areas (document_id, position, area_id, shape, point_count)
@@ -88,6 +94,7 @@ extension HistoryStore {
                         """).execute(arguments: [id, fence.position, fence.fenceID, fence.json])
                 }
             }
+            return id
         }
         let binaryID = try snapshot.binaryConfig.map { try storeDocument($0, in: db) { _ in } }
 
