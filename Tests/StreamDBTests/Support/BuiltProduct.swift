@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the built `streamdb` binary, as a user would, and captures what it prints.
 enum BuiltProduct {
@@ -41,9 +42,13 @@ enum BuiltProduct {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try launching.withLock { _ in try process.run() }
         return (process, out, err)
     }
+
+    /// Foundation's Process.run crashed (SIGSEGV in a memmove inside it) when many tests started
+    /// binaries at once, seen in the 100-kill torture run: processes are started one at a time.
+    private static let launching = Mutex(())
 
     /// Runs the binary to completion; with `killAfter`, a process still running then is killed
     /// (SIGKILL), so that a hang fails the test instead of stalling the suite.
