@@ -27,12 +27,49 @@ func runMeasured(_ executable: String, _ arguments: [String], environment: [Stri
     let start = ContinuousClock.now
     let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
     guard spawned == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+    // The peak RSS is the child's VmHWM, read while it runs. wait4's ru_maxrss cannot be used:
+    // posix_spawn shares this process's memory until the exec, and Linux carries that memory's
+    // high-water mark into the child's ru_maxrss, so every child seemed as large as the benchmark
+    // with its simulated fleet (about 300 MiB at 50,000 streams).
+    let peak = PeakRSSWatcher(pid: pid)
     var status: Int32 = 0
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
     let elapsed = ContinuousClock.now - start
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return Measured(seconds: seconds(elapsed), peakRSS: Double(usage.ru_maxrss) / 1024, status: exit)
+    return Measured(seconds: seconds(elapsed), peakRSS: Double(peak.stop()) / 1024, status: exit)
+}
+
+/// Reads a running process's VmHWM (peak resident set, KiB) from /proc every 2 ms on a thread of
+/// its own, so that waiting for the process stays exact.
+final class PeakRSSWatcher: @unchecked Sendable {
+    // `peak` and `running` are only touched under `lock`.
+    private let lock = NSLock()
+    private var peak = 0
+    private var running = true
+
+    init(pid: pid_t) {
+        let thread = Thread { [self] in
+            let path = "/proc/\(pid)/status"
+            while lock.withLock({ running }) {
+                if let text = try? String(contentsOfFile: path, encoding: .utf8),
+                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                   let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+                    lock.withLock { peak = max(peak, kib) }
+                }
+                usleep(2000)
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops watching; returns the highest VmHWM seen, in KiB.
+    func stop() -> Int {
+        lock.withLock {
+            running = false
+            return peak
+        }
+    }
 }
 
 func seconds(_ duration: Duration) -> Double {
