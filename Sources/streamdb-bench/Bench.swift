@@ -62,8 +62,8 @@ struct StreamdbBench: AsyncParsableCommand {
                           streams: full ? 10000 : queryStreams, versions: full ? 100 : queryVersions)
         // Built by the same `swift run` as the streamdb beside it: linked the same way.
         let staticRuntime = !((try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.contains("libswiftCore.so") ?? true)
-        let text = report.markdown(command: "swift run -c release" + (staticRuntime ? " --static-swift-stdlib" : "") + " streamdb-bench"
-                                   + CommandLine.arguments.dropFirst().map { " " + $0 }.joined())
+        let text = report.markdown(command: "swift build -c release" + (staticRuntime ? " --static-swift-stdlib" : "")
+                                   + " && .build/release/streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined())
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(toFile: output, atomically: true, encoding: .utf8)
         print(text)
