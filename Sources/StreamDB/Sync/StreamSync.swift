@@ -388,28 +388,29 @@ public final class StreamSync: Sendable {
                                                  url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
                 }
             }
-            func reject(_ rejection: SnapshotRejection, url: String) throws {
-                delta.failures += 1
-                try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
-                                             url: url, attempts: nil, message: rejection.message, in: db)
+            /// A normalised stream is stored; a rejected one is recorded as an error.
+            func fetched(_ result: Result<StreamSnapshot, SnapshotRejection>, url: String) throws {
+                switch result {
+                case .success(let snapshot):
+                    try store(snapshot, url: url)
+                case .failure(let rejection):
+                    delta.failures += 1
+                    try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
+                                                 url: url, attempts: nil, message: rejection.message, in: db)
+                }
             }
             for outcome in outcomes {
                 switch outcome {
-                case .fetched(.success(let snapshot), let url):
-                    try store(snapshot, url: url)
+                case .fetched(let result, let url):
+                    try fetched(result, url: url)
                 case .unchanged(let stream, let url):
                     if let version = try HistoryStore.recordUnchanged(
                         jobUID: stream.jobUID, servedDigest: stream.servedDigest, serverUpdatedAt: stream.serverUpdatedAt,
                         observedAt: observedAt, runID: runID, in: db) {
                         delta.add(RecordResult(change: .unchanged, back: false, version: version))
                     } else {
-                        switch stream.snapshot() {
-                        case .success(let snapshot): try store(snapshot, url: url)
-                        case .failure(let rejection): try reject(rejection, url: url)
-                        }
+                        try fetched(stream.snapshot(), url: url)
                     }
-                case .fetched(.failure(let rejection), let url):
-                    try reject(rejection, url: url)
                 case .notFound(let uid, let url):
                     if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
                         delta.counts.gone += 1
