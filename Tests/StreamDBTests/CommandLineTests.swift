@@ -179,7 +179,7 @@ struct CommandLineTests {
     func sqlIsReadOnly() async throws {
         try await withHarness(streams: 3) { h in
             try await h.sync()
-            for statement in ["DELETE FROM streams", "DROP TABLE snapshots", "UPDATE streams SET status = 0"] {
+            for statement in ["DELETE FROM streams", "DROP TABLE versions", "UPDATE streams SET status = 0"] {
                 let result = try await BuiltProduct.run(["sql", statement, "--db", h.databasePath])
                 #expect(result.status == 2)
                 #expect(result.stderr.contains("read"))

@@ -100,7 +100,7 @@ struct FaultTests {
             for uid in try String.fetchAll(db, sql: "SELECT job_uid FROM streams") {
                 rows[uid] = [try Row.fetchAll(db, sql: "SELECT * FROM streams WHERE job_uid = ?", arguments: [uid]),
                              try Row.fetchAll(db, sql: "SELECT * FROM snapshots WHERE job_uid = ? ORDER BY version", arguments: [uid]),
-                             try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])]
+                             try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])]
             }
             return rows
         }

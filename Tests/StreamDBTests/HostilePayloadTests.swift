@@ -81,7 +81,7 @@ struct HostilePayloadTests {
     static func rows(_ uid: String, _ db: Database) throws -> [[Row]] {
         [try Row.fetchAll(db, sql: "SELECT * FROM streams WHERE job_uid = ?", arguments: [uid]),
          try Row.fetchAll(db, sql: "SELECT * FROM snapshots WHERE job_uid = ? ORDER BY version", arguments: [uid]),
-         try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])]
+         try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])]
     }
 
     /// `platform_json` and `binary_json` strings that hold JSON, in canonical spelling.

@@ -41,7 +41,7 @@ struct MigrationTests {
             let report = try await h.sync()
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-            #expect(applied.last == "0002_cheaper_resync")
+            #expect(applied.suffix(2) == ["0002_cheaper_resync", "0003_compact_versions"])
             // The old history is all there.
             #expect(try h.count("SELECT count(*) FROM snapshots WHERE job_uid = '00617614-b938-11ee-bfd6-5622fced16a0'") == 2)
             #expect(try h.count("SELECT count(*) FROM status_history WHERE job_uid = '00617614-b938-11ee-bfd6-5622fced16a0'") >= 1)
@@ -61,6 +61,99 @@ struct MigrationTests {
             #expect(try h.count("SELECT count(*) FROM streams WHERE served_digest IS NOT NULL") == 5)
             // The old stream was not listed by the server: it answers 404 and is marked gone, kept.
             #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 1)
+        }
+    }
+
+    /// What an analyst reads, row for row, with every column: the same query must give the same
+    /// answer before and after migration 0003 (open intervals' durations count to now: left out).
+    static let analystQueries = [
+        "SELECT * FROM snapshots ORDER BY job_uid, version",
+        """
+        SELECT job_uid, event, status, previous_status, observed_at, server_updated_at, changed_at,
+               changed_at_source, sync_run_id, version
+        FROM status_history ORDER BY job_uid, changed_at, observed_at
+        """,
+        "SELECT * FROM stream_versions ORDER BY job_uid, version",
+        """
+        SELECT job_uid, presence, status, started_by, started_at, started_at_source, ended_at,
+               CASE WHEN ended_at IS NULL THEN NULL ELSE duration_seconds END AS duration_seconds
+        FROM status_intervals ORDER BY job_uid, started_at
+        """,
+        "SELECT * FROM stream_regions ORDER BY job_uid, version, region_id",
+        "SELECT * FROM areas ORDER BY job_uid, version, position",
+        "SELECT * FROM fences ORDER BY job_uid, version, position",
+        "SELECT * FROM current_streams ORDER BY job_uid",
+        """
+        SELECT job_uid, id, status, stream_uid, camera_group_uid, case_type, stream_case_type, ovms_client,
+               created_at, updated_at, first_seen_at, last_seen_at, last_seen_run_id, gone_at, current_version,
+               current_content_hash, served_digest
+        FROM streams ORDER BY job_uid
+        """,
+    ]
+
+    /// A fresh file holding the database streamdb wrote before migration 0003 (a demo run with
+    /// status changes, disappearances and a return; see the fixture's first lines).
+    static func databaseOfSchema0002(at path: String) throws {
+        let dump = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appending(path: "Fixtures/schema-0002-demo.sql"), encoding: .utf8)
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: dump) }
+        try queue.close()
+    }
+
+    @Test("Migration 0003 moves every version and status event to the compact tables: every view answers row for row as before, and syncing goes on")
+    func compactVersions() async throws {
+        try await withHarness(streams: 5) { h in
+            try Self.databaseOfSchema0002(at: h.databasePath)
+            let before = try h.read { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }
+            #expect(before[0].count == 200)
+            #expect(Set(before[1].map { $0["event"] as String }) == ["first_seen", "changed", "gone", "back"])
+
+            let store = try HistoryStore.openForWriting(path: h.databasePath)
+            let after = try store.readNow { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }
+            for (query, (old, new)) in zip(Self.analystQueries, zip(before, after)) {
+                #expect(old == new, "\(query)")
+            }
+            try store.readNow { (db: Database) throws in
+                #expect(try String.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+                #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+                // The compact shape: 32-byte hashes, status events on their versions, only
+                // disappearances and returns in presence_events.
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM versions WHERE length(content_hash) <> 32 OR typeof(content_hash) <> 'blob'") == 0)
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM versions WHERE status_changed_at IS NOT NULL") == 170)
+                #expect(try String.fetchAll(db, sql: "SELECT event || ' ' || count(*) FROM presence_events GROUP BY event ORDER BY event") == ["back 1", "gone 9"])
+            }
+
+            // Syncing goes on in the migrated file: new streams get new keys, the old ones are
+            // marked gone (the simulator does not list them), and the views keep answering.
+            let report = try await h.sync()
+            #expect(report.counts.new == 5)
+            #expect(try h.count("SELECT count(*) FROM streams") == 114)
+            #expect(try h.count("SELECT count(DISTINCT stream_id) FROM streams") == 114)
+            #expect(try h.count(TestHarness.missingCurrentVersionsSQL) == 0)
+            #expect(try h.mirrorsFleet())
+            #expect(try h.count("SELECT count(*) FROM status_history WHERE event = 'first_seen'") == 114)
+        }
+    }
+
+    @Test("Migration 0003 refuses to finish, leaving the file as it was, when a status row would not be found again")
+    func compactVersionsRefusesLoss() async throws {
+        try await withHarness(streams: 5) { h in
+            try Self.databaseOfSchema0002(at: h.databasePath)
+            // A 'changed' row whose previous status is not the status of the version before: the
+            // new shape would read another value there.
+            let queue = try DatabaseQueue(path: h.databasePath)
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE status_history SET previous_status = 'odd' WHERE id = (SELECT min(id) FROM status_history WHERE event = 'changed')")
+            }
+            try queue.close()
+            let before = try h.read { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }
+
+            #expect(throws: (any Error).self) { try HistoryStore.openForWriting(path: h.databasePath) }
+            #expect(try h.count("SELECT count(*) FROM grdb_migrations WHERE identifier = '0003_compact_versions'") == 0)
+            #expect(try h.count("SELECT count(*) FROM sqlite_master WHERE name = 'versions'") == 0)
+            #expect(try h.count("SELECT count(*) FROM status_history") == 180)
+            #expect(try h.read { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } } == before)
         }
     }
 }

@@ -140,7 +140,7 @@ struct StreamSyncTests {
             #expect(report.counts.changed == 1)
             #expect(report.counts.unchanged == 19)
             let rows = try h.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])
+                try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
             }
             #expect(rows.count == 2)
             #expect(rows[1]["event"] as String == "changed")
@@ -259,7 +259,7 @@ struct StreamSyncTests {
             #expect(back.counts.back == 1)
             #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 0)
             let events = try h.read { db in
-                try String.fetchAll(db, sql: "SELECT event FROM status_history WHERE job_uid = ? ORDER BY id", arguments: [uid])
+                try String.fetchAll(db, sql: "SELECT event FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
             }
             #expect(events == ["first_seen", "gone", "back"])
             let presence = try h.read { db in

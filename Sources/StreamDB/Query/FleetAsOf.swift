@@ -9,15 +9,14 @@ enum FleetAsOf {
     /// A `SELECT` of `job_uid, version, rest_id, platform_config_id, status, observed_at, gone`
     /// over every stream seen by `:as_of`, where `gone` is 1 for streams gone at that moment.
     static let sql = """
-        SELECT s.job_uid, s.version, s.rest_id, s.platform_config_id, s.status, s.observed_at,
-               coalesce((SELECT h.event = 'gone' FROM status_history AS h
-                          WHERE h.job_uid = st.job_uid AND h.event IN ('first_seen', 'gone', 'back')
-                            AND h.observed_at <= :as_of
-                          ORDER BY h.observed_at DESC, h.id DESC LIMIT 1), 0) AS gone
+        SELECT st.job_uid, v.version, v.rest_id, v.platform_config_id, v.status, v.observed_at,
+               coalesce((SELECT e.event = 'gone' FROM presence_events AS e
+                          WHERE e.stream_id = st.stream_id AND e.observed_at <= :as_of
+                          ORDER BY e.observed_at DESC, e.id DESC LIMIT 1), 0) AS gone
         FROM streams AS st
-        JOIN snapshots AS s ON s.job_uid = st.job_uid
-         AND s.version = (SELECT x.version FROM snapshots AS x
-                          WHERE x.job_uid = st.job_uid AND x.observed_at <= :as_of
+        JOIN versions AS v ON v.stream_id = st.stream_id
+         AND v.version = (SELECT x.version FROM versions AS x
+                          WHERE x.stream_id = st.stream_id AND x.observed_at <= :as_of
                           ORDER BY x.observed_at DESC, x.version DESC LIMIT 1)
         WHERE st.first_seen_at <= :as_of
         """

@@ -36,9 +36,9 @@ public struct StatusTimeline: Sendable {
         // The rows of the status_intervals view, limited to what was observed by `asOf`.
         let intervals = try Row.fetchAll(db, sql: """
             SELECT changed_at AS started_at, event AS started_by, status, changed_at_source AS started_at_source,
-                   lead(changed_at) OVER (ORDER BY changed_at, id) AS ended_at
+                   lead(changed_at) OVER (ORDER BY changed_at, observed_at) AS ended_at
             FROM status_history WHERE job_uid = ? AND (?2 IS NULL OR observed_at <= ?2)
-            ORDER BY changed_at, id
+            ORDER BY changed_at, observed_at
             """, arguments: [jobUID, asOf])
         if let asOf, intervals.isEmpty {
             throw QueryError("\(jobUID) was not yet seen at \(asOf).")
@@ -62,7 +62,8 @@ public struct StatusTimeline: Sendable {
             SELECT s.version, s.observed_at, s.platform_config_id,
                    (SELECT group_concat(rg.title, ', ') FROM document_regions AS dr JOIN regions AS rg ON rg.id = dr.region_id
                      WHERE dr.document_id = s.rest_id ORDER BY dr.position) AS regions
-            FROM snapshots AS s WHERE s.job_uid = ?2 AND (?1 IS NULL OR s.observed_at <= ?1) ORDER BY s.version
+            FROM versions AS s WHERE s.stream_id = (SELECT stream_id FROM streams WHERE job_uid = ?2)
+              AND (?1 IS NULL OR s.observed_at <= ?1) ORDER BY s.version
             """, arguments: [asOf, jobUID])
         for (previous, current) in zip(versions, versions.dropFirst()) {
             let v: Int64 = current["version"]

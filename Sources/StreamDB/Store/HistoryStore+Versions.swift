@@ -40,7 +40,7 @@ extension HistoryStore {
     ) throws -> RecordResult {
         let current = try Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT current_version, current_content_hash, status, gone_at, last_seen_at
+                SELECT stream_id, current_version, current_content_hash, status, gone_at, last_seen_at
                 FROM streams WHERE job_uid = ?
                 """),
             arguments: [snapshot.jobUID])
@@ -48,17 +48,16 @@ extension HistoryStore {
         let previousStatus: DatabaseValue = current?["status"] ?? .null
 
         if let current, current["current_content_hash"] as String == snapshot.contentHash {
+            let streamID: Int64 = current["stream_id"]
             let version: Int64 = current["current_version"]
             try db.cachedStatement(sql: """
                 UPDATE streams
                 SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL,
                     served_digest = ?
-                WHERE job_uid = ?
-                """).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.servedDigest, snapshot.jobUID])
+                WHERE stream_id = ?
+                """).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.servedDigest, streamID])
             if wasGone {
-                try insertStatusEvent(
-                    "back", snapshot: snapshot, previous: .null, version: version,
-                    lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
+                try insertBack(streamID: streamID, snapshot: snapshot, version: version, observedAt: observedAt, runID: runID, in: db)
             }
             return RecordResult(change: .unchanged, back: wasGone, version: version)
         }
@@ -100,7 +99,21 @@ extension HistoryStore {
 
         let fields = snapshot.fields
         let status = databaseValue(snapshot.status)
-        if current == nil {
+        let streamID: Int64
+        if let current {
+            streamID = current["stream_id"]
+            try db.cachedStatement(sql: """
+                UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
+                    stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
+                    last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
+                    current_content_hash = ?, served_digest = ?
+                WHERE stream_id = ?
+                """).execute(arguments: [
+                    fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
+                    fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
+                    observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, streamID,
+                ])
+        } else {
             try db.cachedStatement(sql: """
                 INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
                     stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
@@ -112,38 +125,32 @@ extension HistoryStore {
                     snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
                     snapshot.servedDigest,
                 ])
-        } else {
-            try db.cachedStatement(sql: """
-                UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
-                    stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
-                    last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
-                    current_content_hash = ?, served_digest = ?
-                WHERE job_uid = ?
-                """).execute(arguments: [
-                    fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
-                    fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
-                    observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, snapshot.jobUID,
-                ])
+            streamID = db.lastInsertedRowID
+        }
+
+        // The status event this version carries: 'first_seen' for a new stream, 'changed' when the
+        // status differs from the version before. A return after a 404 is a 'back' presence event.
+        var statusChange: (at: String, source: String)?
+        if current == nil {
+            statusChange = statusChangeTime(snapshot, lastSeenAt: nil, observedAt: observedAt)
+        } else if !wasGone && previousStatus != status {
+            statusChange = statusChangeTime(snapshot, lastSeenAt: current?["last_seen_at"], observedAt: observedAt)
+        }
+        guard let contentHash = HexBytes.decode(snapshot.contentHash) else {
+            throw StoreError(.other, "the content hash of \(snapshot.jobUID) is not hex (a bug in streamdb); nothing of it was stored.")
         }
         try db.cachedStatement(sql: """
-            INSERT INTO snapshots (job_uid, version, observed_at, sync_run_id, content_hash, status,
-                server_updated_at, rest_id, platform_config_id, binary_config_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO versions (stream_id, version, observed_at, sync_run_id, content_hash, status,
+                server_updated_at, rest_id, platform_config_id, binary_config_id,
+                status_changed_at, status_changed_at_source)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                snapshot.jobUID, version, observedAt, runID, snapshot.contentHash, status,
+                streamID, version, observedAt, runID, contentHash, status,
                 snapshot.serverUpdatedAt, restID, platformID, binaryID,
+                statusChange?.at, statusChange?.source,
             ])
-
-        let lastSeenAt: String? = current?["last_seen_at"]
-        if current == nil {
-            try insertStatusEvent("first_seen", snapshot: snapshot, previous: .null, version: version,
-                                  lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
-        } else if wasGone {
-            try insertStatusEvent("back", snapshot: snapshot, previous: .null, version: version,
-                                  lastSeenAt: nil, observedAt: observedAt, runID: runID, in: db)
-        } else if previousStatus != status {
-            try insertStatusEvent("changed", snapshot: snapshot, previous: previousStatus, version: version,
-                                  lastSeenAt: lastSeenAt, observedAt: observedAt, runID: runID, in: db)
+        if wasGone {
+            try insertBack(streamID: streamID, snapshot: snapshot, version: version, observedAt: observedAt, runID: runID, in: db)
         }
         for note in snapshot.notes {
             try recordError(runID: runID, jobUID: snapshot.jobUID, kind: note.kind, httpStatus: nil, url: nil,
@@ -189,15 +196,16 @@ extension HistoryStore {
     /// Records that a stream answered 404: `gone_at` and a 'gone' status row, once. Returns false
     /// when the stream is unknown or already gone.
     static func markGone(jobUID: String, observedAt: String, runID: Int64, in db: Database) throws -> Bool {
-        guard let row = try Row.fetchOne(db, sql: "SELECT status, gone_at FROM streams WHERE job_uid = ?", arguments: [jobUID]),
+        guard let row = try Row.fetchOne(db, sql: "SELECT stream_id, status, gone_at FROM streams WHERE job_uid = ?", arguments: [jobUID]),
               row["gone_at"] as String? == nil
         else { return false }
-        try db.execute(sql: "UPDATE streams SET gone_at = ? WHERE job_uid = ?", arguments: [observedAt, jobUID])
+        let streamID: Int64 = row["stream_id"]
+        try db.execute(sql: "UPDATE streams SET gone_at = ? WHERE stream_id = ?", arguments: [observedAt, streamID])
         try db.execute(sql: """
-            INSERT INTO status_history (job_uid, event, status, previous_status, observed_at,
+            INSERT INTO presence_events (stream_id, event, status, previous_status, observed_at,
                 server_updated_at, changed_at, changed_at_source, sync_run_id, version)
             VALUES (?, 'gone', NULL, ?, ?, NULL, ?, 'sync', ?, NULL)
-            """, arguments: [jobUID, row["status"] as DatabaseValue, observedAt, observedAt, runID])
+            """, arguments: [streamID, row["status"] as DatabaseValue, observedAt, observedAt, runID])
         return true
     }
 
@@ -217,29 +225,31 @@ extension HistoryStore {
         return id
     }
 
-    private static func insertStatusEvent(
-        _ event: String, snapshot: StreamSnapshot, previous: DatabaseValue, version: Int64,
-        lastSeenAt: String?, observedAt: String, runID: Int64, in db: Database
-    ) throws {
-        // The server moves updated_at with every change of the row. When it falls after the last
-        // sync that saw the old state and not after this one, it dates this change better than
-        // the sync does.
-        var changedAt = observedAt
-        var source = "sync"
+    /// The best estimate of when a status change happened. The server moves updated_at with every
+    /// change of the row: when it falls after the last sync that saw the old state and not after
+    /// this one, it dates the change better than the sync does.
+    private static func statusChangeTime(
+        _ snapshot: StreamSnapshot, lastSeenAt: String?, observedAt: String
+    ) -> (at: String, source: String) {
         if let serverTime = snapshot.serverUpdatedAt.flatMap(Timestamp.parse),
            let observed = Timestamp.parse(observedAt), serverTime <= observed,
-           event != "back",
            lastSeenAt.flatMap(Timestamp.parse).map({ serverTime > $0 }) ?? true {
-            changedAt = Timestamp.format(serverTime)
-            source = "server"
+            return (Timestamp.format(serverTime), "server")
         }
+        return (observedAt, "sync")
+    }
+
+    /// A stream served again after a 404: a 'back' presence event, dated by the sync (the payload's
+    /// updated_at says nothing about when it came back), naming the version it came back with.
+    private static func insertBack(
+        streamID: Int64, snapshot: StreamSnapshot, version: Int64, observedAt: String, runID: Int64, in db: Database
+    ) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO status_history (job_uid, event, status, previous_status, observed_at,
+            INSERT INTO presence_events (stream_id, event, status, previous_status, observed_at,
                 server_updated_at, changed_at, changed_at_source, sync_run_id, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, 'back', ?, NULL, ?, ?, ?, 'sync', ?, ?)
             """).execute(arguments: [
-                snapshot.jobUID, event, databaseValue(snapshot.status), previous, observedAt,
-                snapshot.serverUpdatedAt, changedAt, source, runID, version,
+                streamID, databaseValue(snapshot.status), observedAt, snapshot.serverUpdatedAt, observedAt, runID, version,
             ])
     }
 

@@ -124,10 +124,18 @@ public final class HistoryStore: Sendable {
         var migrator = DatabaseMigrator()
         for migration in EmbeddedMigrations.all {
             migrator.registerMigration(migration.name) { db in
+                // unhex() is built into SQLite from 3.41; migration 0003 uses it, and the system
+                // library may be older (Debian 12 has 3.40).
+                db.add(function: unhex)
                 try db.execute(sql: migration.sql)
             }
         }
         return migrator
+    }
+
+    /// SQLite's `unhex(X)` for one argument: the bytes the hex digits spell, NULL when X is not hex.
+    private static let unhex = DatabaseFunction("unhex", argumentCount: 1, pure: true) { values in
+        (String.fromDatabaseValue(values[0])).flatMap(HexBytes.decode)
     }
 
     /// Runs `body` in one write transaction (rolled back when it throws).
