@@ -367,67 +367,98 @@ public final class StreamSync: Sendable {
 
     // MARK: - Writing
 
-    /// Writes a batch in one transaction; each stream in its own savepoint, so one stream that
-    /// cannot be stored is recorded as an error without losing the others.
+    /// Writes a batch in one transaction. A stream that cannot be stored (a constraint, a value
+    /// SQLite refuses) is recorded as an error without losing the others: the batch is first
+    /// written straight through, and only when a statement fails is it rolled back and written
+    /// again with each stream in its own savepoint. Savepoints cost a pair of statements and a
+    /// statement journal per stream, which a batch that stores cleanly does not need.
     fileprivate func write(_ outcomes: [DetailOutcome], observedAt: String, _ state: RunState) async throws {
         guard !outcomes.isEmpty else { return }
         let runID = state.runID
         let delta = try await store.write { db in
-            var delta = BatchDelta()
-            func store(_ snapshot: StreamSnapshot, url: String) throws {
-                do {
-                    var result: RecordResult?
-                    try db.inSavepoint {
-                        result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
-                        return .commit
-                    }
-                    delta.add(result!)
-                } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
-                    delta.failures += 1
-                    try HistoryStore.recordError(runID: runID, jobUID: snapshot.jobUID, kind: "storage", httpStatus: nil,
-                                                 url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
+            do {
+                var delta: BatchDelta?
+                try db.inSavepoint {
+                    delta = try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: false, in: db)
+                    return .commit
                 }
+                return delta!
+            } catch let error as DatabaseError where Self.isStreamLevel(error) {
+                return try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: true, in: db)
             }
-            /// A normalised stream is stored; a rejected one is recorded as an error.
-            func fetched(_ result: Result<StreamSnapshot, SnapshotRejection>, url: String) throws {
-                switch result {
-                case .success(let snapshot):
-                    try store(snapshot, url: url)
-                case .failure(let rejection):
-                    delta.failures += 1
-                    try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
-                                                 url: url, attempts: nil, message: rejection.message, in: db)
-                }
-            }
-            for outcome in outcomes {
-                switch outcome {
-                case .fetched(let result, let url):
-                    try fetched(result, url: url)
-                case .unchanged(let stream, let url):
-                    if let version = try HistoryStore.recordUnchanged(
-                        jobUID: stream.jobUID, servedDigest: stream.servedDigest, serverUpdatedAt: stream.serverUpdatedAt,
-                        observedAt: observedAt, runID: runID, in: db) {
-                        delta.add(RecordResult(change: .unchanged, back: false, version: version))
-                    } else {
-                        try fetched(stream.snapshot(), url: url)
-                    }
-                case .notFound(let uid, let url):
-                    if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
-                        delta.counts.gone += 1
-                    } else if try Bool.fetchOne(db, sql: "SELECT 1 FROM streams WHERE job_uid = ?", arguments: [uid]) == nil {
-                        delta.failures += 1
-                        try HistoryStore.recordError(runID: runID, jobUID: uid, kind: "http_404", httpStatus: 404, url: url,
-                                                     attempts: 1, message: "the server has no stream with this job_uid.", in: db)
-                    }
-                case .failed(let uid, let error):
-                    delta.failures += 1
-                    try HistoryStore.recordError(runID: runID, jobUID: uid, kind: error.kind, httpStatus: error.httpStatus,
-                                                 url: error.url, attempts: error.attempts, message: error.message, in: db)
-                }
-            }
-            return delta
         }
         state.apply(delta)
+    }
+
+    /// Whether a failed statement is about the stream being stored, not the file: a full disk or
+    /// an I/O error ends the run instead.
+    private static func isStreamLevel(_ error: DatabaseError) -> Bool {
+        error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR
+    }
+
+    /// Writes a batch inside the caller's transaction. With `perStream`, each stream is stored in
+    /// a savepoint and a stream-level failure is recorded as that stream's error; without, the
+    /// first failure is thrown.
+    private static func write(
+        _ outcomes: [DetailOutcome], observedAt: String, runID: Int64, perStream: Bool, in db: Database
+    ) throws -> BatchDelta {
+        var delta = BatchDelta()
+        func store(_ snapshot: StreamSnapshot, url: String) throws {
+            guard perStream else {
+                delta.add(try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db))
+                return
+            }
+            do {
+                var result: RecordResult?
+                try db.inSavepoint {
+                    result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
+                    return .commit
+                }
+                delta.add(result!)
+            } catch let error as DatabaseError where isStreamLevel(error) {
+                delta.failures += 1
+                try HistoryStore.recordError(runID: runID, jobUID: snapshot.jobUID, kind: "storage", httpStatus: nil,
+                                             url: url, attempts: nil, message: "could not be stored: \(error.message ?? "\(error)")", in: db)
+            }
+        }
+        /// A normalised stream is stored; a rejected one is recorded as an error.
+        func fetched(_ result: Result<StreamSnapshot, SnapshotRejection>, url: String) throws {
+            switch result {
+            case .success(let snapshot):
+                try store(snapshot, url: url)
+            case .failure(let rejection):
+                delta.failures += 1
+                try HistoryStore.recordError(runID: runID, jobUID: rejection.jobUID, kind: rejection.kind, httpStatus: nil,
+                                             url: url, attempts: nil, message: rejection.message, in: db)
+            }
+        }
+        for outcome in outcomes {
+            switch outcome {
+            case .fetched(let result, let url):
+                try fetched(result, url: url)
+            case .unchanged(let stream, let url):
+                if let version = try HistoryStore.recordUnchanged(
+                    jobUID: stream.jobUID, servedDigest: stream.servedDigest, serverUpdatedAt: stream.serverUpdatedAt,
+                    observedAt: observedAt, runID: runID, in: db) {
+                    delta.add(RecordResult(change: .unchanged, back: false, version: version))
+                } else {
+                    try fetched(stream.snapshot(), url: url)
+                }
+            case .notFound(let uid, let url):
+                if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
+                    delta.counts.gone += 1
+                } else if try Bool.fetchOne(db, sql: "SELECT 1 FROM streams WHERE job_uid = ?", arguments: [uid]) == nil {
+                    delta.failures += 1
+                    try HistoryStore.recordError(runID: runID, jobUID: uid, kind: "http_404", httpStatus: 404, url: url,
+                                                 attempts: 1, message: "the server has no stream with this job_uid.", in: db)
+                }
+            case .failed(let uid, let error):
+                delta.failures += 1
+                try HistoryStore.recordError(runID: runID, jobUID: uid, kind: error.kind, httpStatus: error.httpStatus,
+                                             url: error.url, attempts: error.attempts, message: error.message, in: db)
+            }
+        }
+        return delta
     }
 }
 
