@@ -20,6 +20,8 @@ public final class Fleet: Sendable {
         var index: [String: Int] = [:]
         var nextID = 1
         var ticks = 0
+        /// The number of live streams the fleet keeps to: births replace deaths.
+        var size = 0
     }
 
     private let state: NIOLockedValueBox<State>
@@ -29,6 +31,7 @@ public final class Fleet: Sendable {
     public init(size: Int, seed: UInt64, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
         var s = State(random: SimRandom(seed: seed))
+        s.size = size
         for _ in 0..<size {
             Self.create(in: &s, now: clock())
         }
@@ -113,9 +116,12 @@ public final class Fleet: Sendable {
                 }
                 Self.changed(&s.streams[i], now: now)
             }
-            let deletions = count / 100
-            for _ in 0..<deletions {
-                let i = s.random.int(0...(count - 1))
+            // About 1 % of the live streams are deleted, one deleted stream may come back, and new
+            // ones replace the rest, with now and then one more: the fleet stays near its size
+            // however long it runs.
+            let live = s.streams.indices.filter { !s.streams[$0].deleted }
+            for _ in 0..<(live.count / 100) {
+                let i = live[s.random.int(0...(live.count - 1))]
                 if !s.streams[i].deleted {
                     s.streams[i].deleted = true
                     summary.deleted += 1
@@ -126,7 +132,8 @@ public final class Fleet: Sendable {
                 Self.changed(&s.streams[gone], now: now)
                 summary.restored += 1
             }
-            let creations = max(count / 100, s.random.chance(0.5) ? 1 : 0)
+            let liveNow = live.count - summary.deleted + summary.restored
+            let creations = max(s.size - liveNow, 0) + (s.random.chance(0.5) ? 1 : 0)
             for _ in 0..<creations {
                 Self.create(in: &s, now: now)
                 summary.created += 1

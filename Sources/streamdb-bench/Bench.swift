@@ -105,7 +105,7 @@ struct StreamdbBench: AsyncParsableCommand {
                 report.resync.append(row)
                 if share > 0 && changed > 0 {
                     report.storage.append(.init(kind: "status-only change", streams: n,
-                                                bytesPerVersion: Double(fileSize(db) - sizeBefore) / Double(max(1, after.versions - before.versions))))
+                                                versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
                 }
             }
             // A config change on 10 %: bytes per version.
@@ -115,7 +115,7 @@ struct StreamdbBench: AsyncParsableCommand {
             _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
             let after = try counts(db)
             report.storage.append(.init(kind: "config change", streams: n,
-                                        bytesPerVersion: Double(fileSize(db) - sizeBefore) / Double(max(1, after.versions - before.versions))))
+                                        versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
             report.fileSizes.append((n, fileSize(db)))
             await server.stop()
         }
