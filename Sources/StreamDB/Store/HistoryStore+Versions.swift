@@ -214,14 +214,21 @@ extension HistoryStore {
     private static func storeDocument(
         _ document: StreamSnapshot.Document, in db: Database, whenNew: (Int64) throws -> Void
     ) throws -> Int64 {
-        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM documents WHERE sha256 = ?"),
-                                       arguments: [document.sha256]) {
+        // One statement for a new document (most of a first sync's), a second for a known one.
+        // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
+        try db.cachedStatement(sql: """
+            INSERT INTO documents (sha256, json, raw, parse_error) VALUES (?, ?, ?, ?)
+            ON CONFLICT (sha256) DO NOTHING
+            """).execute(arguments: [document.sha256, document.json, document.raw, document.parseError])
+        if db.changesCount == 1 {
+            let id = db.lastInsertedRowID
+            try whenNew(id)
             return id
         }
-        try db.cachedStatement(sql: "INSERT INTO documents (sha256, json, raw, parse_error) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [document.sha256, document.json, document.raw, document.parseError])
-        let id = db.lastInsertedRowID
-        try whenNew(id)
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM documents WHERE sha256 = ?"),
+                                          arguments: [document.sha256]) else {
+            throw StoreError(.other, "document \(document.sha256) was neither stored nor found (a bug in streamdb).")
+        }
         return id
     }
 
