@@ -14,6 +14,8 @@ extension Streamdb {
                 --jobs-file, and every stream already in the database that is not gone. A new version \
                 is stored only when a stream's content changed; `updated_at` moving alone is not a change.
 
+                Before writing, a sync reads the whole file for damage (PRAGMA quick_check) when                 something other than a clean sync changed it since (its size or modification time                 differ from <db>.checked), when the last sync did not close it, and at least once a day;                 --check-integrity checks every time.
+
                 Exit status: 0 ok; 1 partial (some streams failed, see `streamdb runs`); 2 failed \
                 (unreachable, credentials refused, bad arguments); 3 another sync holds the database \
                 (use --wait to queue).
@@ -63,6 +65,9 @@ extension Streamdb {
 
         @Flag(help: "Store passwords in camera and callback URLs as served (masked as *** by default).")
         var keepURLCredentials = false
+
+        @Flag(help: "Read the whole database for damage before writing, even when not due (due: when something other than a clean sync changed the file, and once a day).")
+        var checkIntegrity = false
 
         @Flag(help: "Wait for a running sync on the same database to finish instead of stopping.")
         var wait = false
@@ -130,7 +135,12 @@ extension Streamdb {
             let report: SyncReport
             do {
                 let lock = try SyncLock(databasePath: database.path, wait: wait)
-                let store = try HistoryStore.openForWriting(path: database.path)
+                let store = try HistoryStore.openForWriting(path: database.path, integrityCheck: checkIntegrity ? .always : .whenDue)
+                if store.checkedThisRun {
+                    logger.info("checked the whole database file for damage (PRAGMA quick_check): sound")
+                } else {
+                    logger.info("database integrity check not due: unchanged since the last clean sync, last checked \(store.checkedAt ?? "?")")
+                }
                 let api = try StreamsAPI(configuration: configuration, logger: logger)
                 let progress = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
                 let sync = StreamSync(api: api, store: store, logger: logger, onProgress: { p in
@@ -144,6 +154,8 @@ extension Streamdb {
                 }
                 progress.finish()
                 await api.shutdown()
+                // Closed while the lock is held, so that the marker describes the file this sync left.
+                try store.closeAfterSync()
                 withExtendedLifetime(lock) {}
             } catch let error as StoreError {
                 throw fail(error.message, error.reason == .busy ? .busy : .failed)

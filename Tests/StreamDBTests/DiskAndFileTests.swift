@@ -269,6 +269,67 @@ struct DiskAndFileTests {
             }
         }
     }
+
+    @Test("The whole-file check runs when something other than a clean sync changed the file, or a day has passed; a clean resync skips it, and a page damaged since is still refused")
+    func integrityCheckWhenDue() async throws {
+        try await withHarness(streams: 20) { h in
+            let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--verbose"]
+            let checked = "checked the whole database file for damage"
+            let notDue = "integrity check not due"
+            func run(_ extra: [String] = []) async throws -> BuiltProduct.Result {
+                try await BuiltProduct.run(sync + extra, killAfter: .seconds(120))
+            }
+
+            let first = try await run()
+            #expect(first.status == 0 && first.stderr.contains(checked), "\(first.stderr)")
+            let marker = IntegrityMarkerFile(databasePath: h.databasePath)
+            #expect(try marker.read() != nil)
+            let second = try await run()
+            #expect(second.status == 0 && second.stderr.contains(notDue), "\(second.stderr)")
+            let forced = try await run(["--check-integrity"])
+            #expect(forced.status == 0 && forced.stderr.contains(checked), "\(forced.stderr)")
+
+            // Another writer (an analyst's sqlite3 shell): checked again.
+            let other = try DatabaseQueue(path: h.databasePath)
+            try await other.write { db in try db.execute(sql: "UPDATE sync_runs SET message = 'touched' WHERE id = 1") }
+            try other.close()
+            let afterOther = try await run()
+            #expect(afterOther.status == 0 && afterOther.stderr.contains(checked), "\(afterOther.stderr)")
+
+            let settled = try await run()
+            #expect(settled.status == 0 && settled.stderr.contains(notDue), "\(settled.stderr)")
+            // The same marker with its check more than a day old: checked.
+            let current = try #require(try marker.read()?["checkedAt"] as? String)
+            let text = try String(contentsOfFile: marker.path, encoding: .utf8)
+            try text.replacingOccurrences(of: current, with: "2020-01-01T00:00:00.000000Z")
+                .write(toFile: marker.path, atomically: true, encoding: .utf8)
+            #expect(try marker.read()?["checkedAt"] as? String == "2020-01-01T00:00:00.000000Z")
+            let stale = try await run()
+            #expect(stale.status == 0 && stale.stderr.contains(checked), "\(stale.stderr)")
+
+            // A page overwritten in place, same size: the modification time gives it away.
+            let url = URL(fileURLWithPath: h.databasePath)
+            var bytes = try Data(contentsOf: url)
+            let page = 4096
+            let start = bytes.count / 2 / page * page
+            bytes.replaceSubrange(start..<(start + page), with: (0..<page).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
+            try bytes.write(to: url)
+            let damaged = try await BuiltProduct.run(Array(sync.dropLast()), killAfter: .seconds(120))
+            #expect(damaged.status == 2)
+            Self.expectOneSentence(damaged, saying: ["is corrupted", "is not a streamdb database"])
+            #expect(try Data(contentsOf: url) == bytes)
+        }
+    }
+
+    /// `<db>.checked` as JSON, for tests that age or inspect it.
+    struct IntegrityMarkerFile {
+        let path: String
+        init(databasePath: String) { path = databasePath + ".checked" }
+        func read() throws -> [String: Any]? {
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            return try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        }
+    }
 }
 
 /// A small tmpfs, for a disk that fills up. Mounting needs root and the permission to mount.
