@@ -375,16 +375,16 @@ public final class StreamSync: Sendable {
     fileprivate func write(_ outcomes: [DetailOutcome], observedAt: String, _ state: RunState) async throws {
         guard !outcomes.isEmpty else { return }
         let runID = state.runID
-        let delta = try await store.write { db in
-            do {
-                var delta: BatchDelta?
-                try db.inSavepoint {
-                    delta = try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: false, in: db)
-                    return .commit
-                }
-                return delta!
-            } catch let error as DatabaseError where Self.isStreamLevel(error) {
-                return try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: true, in: db)
+        let delta: BatchDelta
+        do {
+            // A transaction of its own, so that no savepoint (and no statement journal) is needed
+            // to undo it.
+            delta = try await store.write { db in
+                try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: false, in: db)
+            }
+        } catch let error as DatabaseError where Self.isStreamLevel(error) {
+            delta = try await store.write { db in
+                try Self.write(outcomes, observedAt: observedAt, runID: runID, perStream: true, in: db)
             }
         }
         state.apply(delta)
