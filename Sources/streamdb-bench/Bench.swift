@@ -40,6 +40,9 @@ struct StreamdbBench: AsyncParsableCommand {
     @Option(help: "The streamdb binary to measure (default: the one built beside this tool).")
     var streamdb: String?
 
+    @Flag(help: "Keep the databases the run made (their folder is printed), to profile queries on them.")
+    var keepDatabases = false
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -52,7 +55,13 @@ struct StreamdbBench: AsyncParsableCommand {
         }
         let work = FileManager.default.temporaryDirectory.appending(path: "streamdb-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        defer {
+            if keepDatabases {
+                print("databases kept in \(work.path())")
+            } else {
+                try? FileManager.default.removeItem(at: work)
+            }
+        }
 
         var report = Report(binary: binary)
         let sizes = full ? [1000, 10000, 50000] : self.sizes
@@ -63,7 +72,8 @@ struct StreamdbBench: AsyncParsableCommand {
         // Built by the same `swift run` as the streamdb beside it: linked the same way.
         let staticRuntime = !((try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.contains("libswiftCore.so") ?? true)
         let text = report.markdown(command: "swift build -c release" + (staticRuntime ? " --static-swift-stdlib" : "")
-                                   + " && .build/release/streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined())
+                                   + " && .build/release/streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined(),
+                                   analysisPath: URL(fileURLWithPath: output).deletingLastPathComponent().appending(path: "ANALYSIS.md").path())
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(toFile: output, atomically: true, encoding: .utf8)
         print(text)
@@ -99,8 +109,8 @@ struct StreamdbBench: AsyncParsableCommand {
                     versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore)
                 if changed == 0 {
                     let sizeThen = fileSize(db)
-                    for _ in 0..<3 { _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"]) }
-                    row.laterGrowth = (fileSize(db) - sizeThen) / 3
+                    for _ in 0..<Report.Resync.laterRuns { _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"]) }
+                    row.laterGrowth = fileSize(db) - sizeThen
                 }
                 report.resync.append(row)
                 if share > 0 && changed > 0 {
