@@ -219,12 +219,16 @@ struct CommandLineTests {
         var options = SimulatorOptions()
         options.slimList = true
         options.faults.slowRate = 1
-        options.faults.slowDelay = 0.25
+        options.faults.slowDelay = 0.5
         try await withHarness(streams: 8, options: options) { h in
             let arguments = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1"]
             let (first, _, _) = try BuiltProduct.launch(arguments)
-            // Wait until the first one holds the lock (its database exists and it has started a run).
-            for _ in 0..<200 where (try? h.count("SELECT count(*) FROM sync_runs")) ?? 0 == 0 {
+            // Wait until the first one holds the lock (its database exists and it has started a run),
+            // and no longer: the first must still be running when the second starts. (The loop went
+            // on polling after the run had started, an open of the database each time, and under
+            // CI's load the first sync finished before the second began.)
+            for _ in 0..<400 {
+                if (try? h.count("SELECT count(*) FROM sync_runs")) ?? 0 > 0 { break }
                 try await Task.sleep(for: .milliseconds(20))
             }
             let second = try await BuiltProduct.run(arguments)
