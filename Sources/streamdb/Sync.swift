@@ -14,7 +14,10 @@ extension Streamdb {
                 --jobs-file, and every stream already in the database that is not gone. A new version \
                 is stored only when a stream's content changed; `updated_at` moving alone is not a change.
 
-                Before writing, a sync reads the whole file for damage (PRAGMA quick_check) when                 something other than a clean sync changed it since (its size or modification time                 differ from <db>.checked), when the last sync did not close it, and at least once a day;                 --check-integrity checks every time.
+                Before writing, a sync reads the whole file for damage (PRAGMA quick_check) when \
+                something other than a clean sync changed it since (its size or modification time \
+                differ from <db>.checked), when the last sync did not close it, and at least once a day; \
+                --check-integrity checks every time.
 
                 Exit status: 0 ok; 1 partial (some streams failed, see `streamdb runs`); 2 failed \
                 (unreachable, credentials refused, bad arguments); 3 another sync holds the database \
