@@ -52,8 +52,8 @@ public final class HistoryStore: Sendable {
             // 32 MiB was no faster on a 50,000-stream first sync (27 s either way here) and kept
             // the peak RSS over 100 MB; with 16 MiB it is 79 MB.
             try db.execute(sql: "PRAGMA cache_size = -16384")
-            // Statement journals (one per stream's savepoint) in memory, not in /var/tmp files:
-            // they were most of a sync's writes.
+            // Statement journals (of the per-stream savepoints a batch is redone with when one of
+            // its statements fails) in memory, not in /var/tmp files.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool: DatabasePool

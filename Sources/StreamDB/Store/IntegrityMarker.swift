@@ -16,7 +16,7 @@ public enum IntegrityCheckPolicy: Sendable {
 /// `<database>.checked`, beside the database: when the file was last checked whole, and its size
 /// and modification time when a sync last closed it cleanly. Written only after a clean close, so a
 /// killed or failed sync leaves a marker that no longer matches and the next sync checks.
-struct IntegrityMarker: Codable, Equatable {
+struct IntegrityMarker: Codable {
     /// The longest time between two checks of a file that nothing else changed.
     static let interval: TimeInterval = 24 * 3600
 
@@ -64,9 +64,5 @@ struct IntegrityMarker: Codable, Equatable {
         let temporary = target + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return }
         if rename(temporary, target) != 0 { unlink(temporary) }
-    }
-
-    static func remove(for databasePath: String) {
-        unlink(path(for: databasePath))
     }
 }
