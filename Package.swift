@@ -8,7 +8,11 @@ let package = Package(
         .executable(name: "streamdb", targets: ["streamdb"]),
         .executable(name: "streamdb-sim", targets: ["streamdb-sim"]),
         .executable(name: "streamdb-bench", targets: ["streamdb-bench"]),
-        .library(name: "StreamDB", targets: ["StreamDB"]),
+        .library(
+            name: "StreamDB",
+            targets: ["StreamDBModel", "StreamDBAPI", "StreamDBSync", "StreamDBStore", "StreamDBQuery", "StreamDBOutput"]),
+        // The pure types alone (JSON, canonical form, masking, normalisation, diffs): the fuzzers use it.
+        .library(name: "StreamDBModel", targets: ["StreamDBModel"]),
         .library(name: "StreamSim", targets: ["StreamSim"]),
     ],
     dependencies: [
@@ -21,20 +25,50 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
-        // The library: all behaviour, in the order data flows through it:
-        // API -> Sync -> Store -> Query -> Output.
+        // The library, one target per layer, in the order data flows through it:
+        // Model <- API <- Sync -> Store <- Query <- Output. A layer imports only those before it,
+        // and the compiler holds it to that (docs/architecture.md).
+        //
+        // The pure types: JSON, its canonical form, job uids, masking, normalisation, diffs, times.
         .target(
-            name: "StreamDB",
+            name: "StreamDBModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // HTTP and the wire: the streams API's routes, retries, errors.
+        .target(
+            name: "StreamDBAPI",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "StreamDBModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            ]
+        ),
+        // SQLite: the schema (migrations/*.sql, embedded), the one writer, versions, the ledger.
+        .target(
+            name: "StreamDBStore",
+            dependencies: ["StreamDBModel", .product(name: "GRDB", package: "GRDB.swift")],
             plugins: ["EmbedMigrations"]
+        ),
+        // One run: fetch, normalise, detect change, hand batches to the store; the session around it.
+        .target(
+            name: "StreamDBSync",
+            dependencies: [
+                "StreamDBModel", "StreamDBAPI", "StreamDBStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Questions asked of the history, answered with typed results.
+        .target(
+            name: "StreamDBQuery",
+            dependencies: ["StreamDBModel", "StreamDBStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Typed results as table, JSON, NDJSON and CSV; labels, time zones, charts, progress.
+        .target(
+            name: "StreamDBOutput",
+            dependencies: ["StreamDBModel", "StreamDBStore", "StreamDBQuery"]
         ),
         // The API simulator: a real HTTP server (SwiftNIO) that serves a deterministic, evolving fleet.
         .target(
@@ -52,10 +86,9 @@ let package = Package(
         .executableTarget(
             name: "streamdb",
             dependencies: [
-                "StreamDB",
+                "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
                 "StreamSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -72,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "streamdb-bench",
             dependencies: [
-                "StreamDB",
+                "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
                 "StreamSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -90,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "StreamDBTests",
             dependencies: [
-                "StreamDB",
+                "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
                 "StreamSim",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,7 +4,12 @@ import Foundation
 import GRDB
 import Logging
 import NIOCore
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 
 /// `streamdb-bench`: measures sync and query speed against references measured in the same run,
@@ -240,9 +245,13 @@ struct StreamdbBench: AsyncParsableCommand {
             let runID = try await store.beginRun(sourceURL: "bench", startedAt: observed)
             let snapshots = try fleet.liveStreams.map { try StreamSnapshot(item: try JSONValue.parse($0.json)) }
             for batch in stride(from: 0, to: snapshots.count, by: 500) {
-                _ = try await store.record(Array(snapshots[batch..<min(batch + 500, snapshots.count)]), observedAt: observed, runID: runID)
+                let observations = snapshots[batch..<min(batch + 500, snapshots.count)].map {
+                    StreamObservation.served(.success($0), url: "bench")
+                }
+                _ = try await store.writeBatch(observations, observedAt: observed, runID: runID)
             }
-            try await store.finishRun(runID, finishedAt: observed, outcome: "ok", listing: "complete", counts: SyncCounts(), message: nil)
+            _ = try await store.finishRun(
+                runID, finishedAt: observed, outcome: .ok, listing: .complete, counts: SyncCounts(), message: nil)
         }
     }
 

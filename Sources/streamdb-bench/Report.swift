@@ -1,5 +1,10 @@
 import Foundation
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 
 /// The figures of one benchmark run, and their Markdown table.
 struct Report {

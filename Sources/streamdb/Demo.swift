@@ -1,9 +1,12 @@
 import ArgumentParser
-import GRDB
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBSync
 import StreamSim
 
 extension Streamdb {
@@ -50,41 +53,39 @@ extension Streamdb {
             print("simulator: \(streams) streams (seed \(seed)) at \(server.baseURL)")
             print("database:  \(db)\n")
 
-            let store = try HistoryStore.openForWriting(path: db)
-            let api = try StreamsAPI(configuration: APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(server.baseURL)), logger: logger)
-            let sync = StreamSync(api: api, store: store, logger: logger, clock: { clock.now })
+            var session = SyncSession(
+                databasePath: db, api: APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(server.baseURL)))
+            session.clock = { clock.now }
             for round in 1...rounds {
                 if round > 1 {
                     clock.advance(by: Self.interval / 2)
                     let t = fleet.tick()
                     clock.advance(by: Self.interval / 2)
-                    print("  fleet changed: \(t.statusChanges) statuses, \(t.configEdits) configs, \(t.regionMoves) region moves, "
-                          + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored")
+                    print(
+                        "  fleet changed: \(t.statusChanges) statuses, \(t.configEdits) configs, \(t.regionMoves) region moves, "
+                            + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored")
                 }
-                let report = try await sync.run(SyncOptions())
+                let report = try await session.run(logger: logger)
                 print("round \(round): \(report.summary)")
             }
-            await api.shutdown()
             await server.stop()
+            try explore()
+        }
 
+        /// Prints what was recorded, and the commands to explore it.
+        private func explore() throws {
+            let history = try HistoryReader.open(path: db)
             let labels = StatusLabels(names: Dictionary(uniqueKeysWithValues: Fleet.statusNames.map { (String($0.key), $0.value) }))
-            let busiest = try store.readNow { db in
-                try String.fetchOne(db, sql: """
-                    SELECT job_uid FROM status_history GROUP BY job_uid ORDER BY count(*) DESC, max(changed_at) DESC LIMIT 1
-                    """)
-            }
+            let context = RenderContext(format: .table, labels: labels)
             print("\nstreams per region (status names from the simulator's mapping):")
-            print(try store.readNow { db in try RegionReport.load(labels: labels, in: db) }.rendered(as: .table))
-            if let busiest {
+            print(try history.regions().rendered(context))
+            if let busiest = try history.busiestStream() {
                 print("the stream that changed most: streamdb history \(busiest.prefix(8)) --db \(db)")
-                let timeline = try store.readNow { db in try StatusTimeline.load(jobUID: busiest, since: nil, until: nil, in: db) }
-                print(timeline.table(labels: labels, readable: true).rendered(as: .table))
+                print(TimelineReport(try history.timeline(jobUID: busiest)).rendered(context))
             }
-            let versions = try store.readNow { db in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshots") ?? 0
-            }
-            print("""
-                \(versions) versions stored. Explore:
+            print(
+                """
+                \(try history.versionCount()) versions stored. Explore:
                   streamdb runs --db \(db)
                   streamdb regions --db \(db)
                   streamdb sql --db \(db) "SELECT status, count(*) FROM current_streams GROUP BY status"

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import StreamDB
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
 
 extension Streamdb {
     struct Diff: AsyncParsableCommand {
@@ -28,7 +30,10 @@ extension Streamdb {
         @Option(help: "The newer version (default: the current one).")
         var to: Int64?
 
-        @Option(help: ArgumentHelp("Compare the versions held at this time (two streams), or the version then with the current one (one stream).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Compare the versions held at this time (two streams), or the version then with the current one (one stream).",
+                valueName: "time"))
         var asOf: String?
 
         @Flag(help: "Diff the whole payload (regions, status, ...) instead of the pipeline config.")
@@ -51,34 +56,32 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let store = try openForQuery(database)
-            let (old, new) = try query(store) { db -> (StoredVersion, StoredVersion) in
-                let a = try StreamLookup.resolve(jobUIDs[0], in: db)
-                if jobUIDs.count == 2 {
-                    let b = try StreamLookup.resolve(jobUIDs[1], in: db)
-                    return (try StoredVersion.load(jobUID: a, asOf: moment, in: db), try StoredVersion.load(jobUID: b, asOf: moment, in: db))
-                }
-                let newer = try StoredVersion.load(jobUID: a, number: to, in: db)
-                if let moment, from == nil {
-                    return (try StoredVersion.load(jobUID: a, asOf: moment, in: db), newer)
-                }
-                let olderNumber = from ?? max(1, newer.version - 1)
-                return (try StoredVersion.load(jobUID: a, number: olderNumber, in: db), newer)
-            }
-            let diff = try query(store) { _ in
+            let (old, new) = try versions(try database.open(), moment: moment)
+            let diff =
                 payload
-                    ? ConfigDiff(old: try old.expandedPayload(), new: try new.expandedPayload(), ignoring: ignore)
-                    : ConfigDiff(old: try old.config(), new: try new.config(), ignoring: ignore)
-            }
+                ? ConfigDiff(old: try old.expandedPayload(), new: try new.expandedPayload(), ignoring: ignore)
+                : ConfigDiff(old: try old.config(), new: try new.config(), ignoring: ignore)
             switch format {
             case .json:
                 print(diff.jsonPatch.prettyText)
             case .text:
-                print("--- \(old.jobUID) version \(old.version) (\(DurationText.readable(old.observedAt)))")
-                print("+++ \(new.jobUID) version \(new.version) (\(DurationText.readable(new.observedAt)))")
+                print("--- \(old.jobUID) version \(old.version) (\(old.observedAt.map { DurationText.readable($0) } ?? "?"))")
+                print("+++ \(new.jobUID) version \(new.version) (\(new.observedAt.map { DurationText.readable($0) } ?? "?"))")
                 print(diff.isEmpty ? "(no differences)" : diff.text)
             }
             if !diff.isEmpty { throw ExitCode(1) }
+        }
+
+        /// The two versions the arguments name.
+        private func versions(_ history: HistoryReader, moment: Date?) throws -> (StoredVersion, StoredVersion) {
+            if jobUIDs.count == 2 {
+                return (try history.version(of: jobUIDs[0], asOf: moment), try history.version(of: jobUIDs[1], asOf: moment))
+            }
+            let newer = try history.version(of: jobUIDs[0], number: to)
+            if let moment, from == nil {
+                return (try history.version(of: jobUIDs[0], asOf: moment), newer)
+            }
+            return (try history.version(of: jobUIDs[0], number: from ?? max(1, newer.version - 1)), newer)
         }
     }
 }

@@ -1,16 +1,22 @@
 import ArgumentParser
-import GRDB
 import Foundation
-import StreamDB
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
 
 /// `--db`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The history database.", discussion: "Default: $STREAMDB_DB, else ./streamdb.sqlite.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The history database.", discussion: "Default: $STREAMDB_DB, else ./streamdb.sqlite.", valueName: "path"))
     var db: String?
 
     var path: String {
         db ?? ProcessInfo.processInfo.environment["STREAMDB_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "streamdb.sqlite"
     }
+
+    /// The history, opened read-only.
+    func open() throws -> HistoryReader { try HistoryReader.open(path: path) }
 }
 
 /// Output options shared by the query commands.
@@ -18,8 +24,11 @@ struct OutputOptions: ParsableArguments {
     @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
     var format: OutputFormat = .table
 
-    @Option(name: .long, help: ArgumentHelp("A file of CODE=NAME lines (11=WORKING) naming status codes.",
-                                            discussion: "Default: $STREAMDB_STATUS_LABELS, else raw codes.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of CODE=NAME lines (11=WORKING) naming status codes.",
+            discussion: "Default: $STREAMDB_STATUS_LABELS, else raw codes.", valueName: "file"))
     var statusLabels: String?
 
     @Option(help: ArgumentHelp("Show table times in this IANA time zone (Europe/Minsk); json and csv stay UTC.", valueName: "zone"))
@@ -39,26 +48,20 @@ struct OutputOptions: ParsableArguments {
         let path = statusLabels ?? ProcessInfo.processInfo.environment["STREAMDB_STATUS_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
         return try path.map { try StatusLabels(file: $0) } ?? StatusLabels()
     }
+
+    /// The format, labels and zone the results are printed with.
+    func context() throws -> RenderContext {
+        RenderContext(format: format, labels: try labels(), zone: try zone())
+    }
 }
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Opens the database read-only for a query command, turning failures into one sentence.
-func openForQuery(_ options: DatabaseOptions) throws -> HistoryStore {
-    do {
-        return try HistoryStore.openReadOnly(path: options.path)
-    } catch let error as StoreError {
-        throw fail(error.message)
+/// Reads a user's time (`2024-02-04`, `2024-02-04T12:00:00Z`).
+func parseTime(_ text: String, option: String) throws -> Date {
+    let candidate = text.count == 10 ? text + "T00:00:00Z" : text
+    guard let date = Timestamp.parse(candidate) ?? Timestamp.parse(candidate + "Z") else {
+        throw ValidationError("\(option): '\(text)' is not a time; use ISO 8601, e.g. 2024-02-04 or 2024-02-04T12:00:00Z.")
     }
-}
-
-/// Runs a read on the store, turning query and store errors into one sentence and status 2.
-func query<T>(_ store: HistoryStore, _ body: (Database) throws -> T) throws -> T {
-    do {
-        return try store.readNow(body)
-    } catch let error as QueryError {
-        throw fail(error.message)
-    } catch let error as StoreError {
-        throw fail(error.message)
-    }
+    return date
 }

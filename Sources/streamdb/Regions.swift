@@ -1,5 +1,5 @@
 import ArgumentParser
-import StreamDB
+import StreamDBOutput
 
 extension Streamdb {
     struct Regions: AsyncParsableCommand {
@@ -16,10 +16,8 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let store = try openForQuery(database)
-            let labels = try output.labels()
-            let table = try query(store) { db in try RegionReport.load(labels: labels, asOf: moment, in: db) }
-            print(table.rendered(as: output.format), terminator: "")
+            let context = try output.context()
+            print(try database.open().regions(asOf: moment).rendered(context), terminator: "")
         }
     }
 }

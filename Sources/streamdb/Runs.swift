@@ -1,5 +1,5 @@
 import ArgumentParser
-import StreamDB
+import StreamDBOutput
 
 extension Streamdb {
     struct Runs: AsyncParsableCommand {
@@ -17,18 +17,18 @@ extension Streamdb {
         @Option(help: "At most this many errors (table format).")
         var maxErrors = 20
 
+        func validate() throws {
+            guard last >= 1 else { throw ValidationError("--last must be at least 1.") }
+            guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more.") }
+        }
+
         func run() async throws {
-            let store = try openForQuery(database)
-            let readable = output.format == .table
-            let zone = try output.zone()
-            let runs = try query(store) { db in try SyncRunLedger.runs(last: last, readable: readable, zone: zone, in: db) }
-            print(runs.rendered(as: output.format), terminator: "")
-            guard readable else { return }
-            let errors = try query(store) { db in try SyncRunLedger.errors(last: last, limit: maxErrors, in: db) }
-            if !errors.rows.isEmpty {
-                print("\nerrors (first \(maxErrors); all in the sync_errors table):")
-                print(errors.rendered(as: .table), terminator: "")
-            }
+            let context = try output.context()
+            let ledger = try database.open().runs(last: last, errorLimit: maxErrors)
+            print(SyncRunReport(ledger).rendered(context), terminator: "")
+            guard context.readable, !ledger.errors.isEmpty else { return }
+            print("\nerrors (first \(maxErrors); all in the sync_errors table):")
+            print(SyncErrorReport(ledger).rendered(context), terminator: "")
         }
     }
 }

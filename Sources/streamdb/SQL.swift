@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import StreamDB
+import StreamDBOutput
 
 extension Streamdb {
     struct SQL: AsyncParsableCommand {
@@ -19,11 +19,10 @@ extension Streamdb {
         func run() async throws {
             let text = sql ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw fail("no SQL given.")
+                throw InputError("no SQL given.")
             }
-            let store = try openForQuery(database)
-            let table = try query(store) { db in try ReadOnlySQL.run(text, in: db) }
-            print(table.rendered(as: output.format), terminator: "")
+            let result = try database.open().sql(text)
+            print(result.table.rendered(as: output.format), terminator: "")
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
-import Foundation
-import StreamDB
+import StreamDBOutput
 
 extension Streamdb {
     struct Show: AsyncParsableCommand {
@@ -29,12 +28,8 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let store = try openForQuery(database)
-            let stored = try query(store) { db in
-                try StoredVersion.load(jobUID: try StreamLookup.resolve(jobUID, in: db), number: version, asOf: moment, in: db)
-            }
-            let document = try query(store) { _ in config ? try stored.config() : try JSONValue.parse(stored.payload) }
-            print(document.prettyText)
+            let stored = try database.open().version(of: jobUID, number: version, asOf: moment)
+            print((config ? try stored.config() : try stored.payloadDocument()).prettyText)
         }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import StreamDB
+import StreamDBModel
 
 /// The `streamdb` command: argument parsing only; the work is in the StreamDB library.
 @main
@@ -20,7 +20,8 @@ struct Streamdb: AsyncParsableCommand {
         subcommands: [Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self]
     )
 
-    /// Like ArgumentParser's `main`, but bad arguments exit with the documented status 2.
+    /// Like ArgumentParser's `main`, but every error is printed once, as one sentence, and exits
+    /// with the status streamdb documents: 2 for bad arguments, the error's own otherwise.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -29,6 +30,9 @@ struct Streamdb: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as any StreamDBError {
+            printError(error.message)
+            Foundation.exit(error.exitStatus.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
@@ -36,10 +40,9 @@ struct Streamdb: AsyncParsableCommand {
                 Foundation.exit(ExitStatus.failed.rawValue)
             }
             if code == .failure, !(error is ExitCode) {
-                // An error no command turned into a sentence (ArgumentParser would exit 1, which
-                // streamdb documents as a partial sync): still one line, and the status for failed.
-                let message = String(describing: error).replacingOccurrences(of: "\n", with: " ")
-                FileHandle.standardError.write(Data("streamdb: \(message)\n".utf8))
+                // An error of no streamdb type (ArgumentParser would exit 1, which streamdb
+                // documents as a partial sync): still one line, and the status for failed.
+                printError(String(describing: error).replacingOccurrences(of: "\n", with: " "))
                 Foundation.exit(ExitStatus.failed.rawValue)
             }
             exit(withError: error)
@@ -47,20 +50,20 @@ struct Streamdb: AsyncParsableCommand {
     }
 }
 
-/// The exit statuses streamdb documents (in `--help` and the README).
-enum ExitStatus: Int32 {
-    case ok = 0
-    case partial = 1
-    case failed = 2
-    case busy = 3
-
-    var code: ExitCode { ExitCode(rawValue) }
+/// What the command line itself refuses: a missing server, an unreadable file named by an option.
+struct InputError: StreamDBError {
+    let message: String
+    var exitStatus: ExitStatus { .failed }
+    init(_ message: String) { self.message = message }
 }
 
-/// Prints one sentence on standard error and exits with `status`.
-func fail(_ message: String, _ status: ExitStatus = .failed) -> ExitCode {
+/// `streamdb: <message>` on standard error.
+func printError(_ message: String) {
     FileHandle.standardError.write(Data("streamdb: \(message)\n".utf8))
-    return status.code
+}
+
+extension ExitStatus {
+    var code: ExitCode { ExitCode(rawValue) }
 }
 
 /// Sets up swift-log once: plain lines on standard error at the chosen level.

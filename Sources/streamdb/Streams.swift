@@ -1,5 +1,6 @@
 import ArgumentParser
-import StreamDB
+import StreamDBOutput
+import StreamDBQuery
 
 extension Streamdb {
     struct Streams: AsyncParsableCommand {
@@ -27,19 +28,14 @@ extension Streamdb {
         var asOf: String?
 
         func run() async throws {
+            let context = try output.context()
             var filter = StreamList.Filter()
             filter.region = region
-            filter.status = status
+            filter.status = status.map(context.labels.raw)
             filter.caseType = caseType
             filter.gone = gone
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of") }
-            let store = try openForQuery(database)
-            let labels = try output.labels()
-            let zone = try output.zone()
-            let table = try query(store) { db in
-                try StreamList.load(filter, labels: labels, readable: output.format == .table, zone: zone, in: db)
-            }
-            print(table.rendered(as: output.format), terminator: "")
+            print(try database.open().streams(filter).rendered(context), terminator: "")
         }
     }
 }

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import Logging
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBStore
+import StreamDBSync
 
 extension Streamdb {
     struct Sync: AsyncParsableCommand {
@@ -86,26 +89,42 @@ extension Streamdb {
             guard batchSize >= 1 && batchSize <= 100_000 else { throw ValidationError("--batch-size must be between 1 and 100000.") }
             guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
             guard retries >= 0 && retries <= 20 else { throw ValidationError("--retries must be between 0 and 20.") }
+            for uid in jobUIDs where JobUID.normalized(uid.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
+                throw ValidationError("--job-uid: '\(uid.prefix(80))' is not a job_uid (a UUID such as 00617614-b938-11ee-bfd6-5622fced16a0).")
+            }
         }
 
         func run() async throws {
             let logger = bootstrapLogging(level: quiet ? .error : (verbose ? .info : .warning))
+            var session = SyncSession(databasePath: database.path, api: try apiConfiguration())
+            session.options = try syncOptions()
+            session.wait = wait
+            session.integrityCheck = checkIntegrity ? .always : .whenDue
+            if token != nil && !quiet {
+                printError("the token was given on the command line, where other users can see it; prefer $STREAMDB_TOKEN or --token-file.")
+            }
+            if insecure && !quiet {
+                printError("TLS certificate verification is off (--insecure): the server's identity is not checked.")
+            }
+            let progress = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
+            let report = try await session.run(logger: logger) { p in
+                progress.update(done: p.done, total: p.total, label: p.phase.rawValue)
+            }
+            progress.finish()
+            if report.outcome != .ok || !quiet { print(report.summary) }
+            if let failure = report.failure(databasePath: database.path) { throw failure }
+        }
+
+        /// The server, credentials and transport settings from the options and the environment.
+        private func apiConfiguration() throws -> APIConfiguration {
             let environment = ProcessInfo.processInfo.environment
             guard let urlText = url ?? environment["STREAMDB_URL"], !urlText.isEmpty else {
-                throw fail("no server given: pass --url or set $STREAMDB_URL.")
+                throw InputError("no server given: pass --url or set $STREAMDB_URL.")
             }
-            var configuration: APIConfiguration
-            do {
-                configuration = APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(urlText))
-            } catch let error as APIError {
-                throw fail(error.message)
-            }
-            if token != nil && !quiet {
-                logger.warning("the token was given on the command line, where other users can see it; prefer $STREAMDB_TOKEN or --token-file")
-            }
+            var configuration = APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(urlText))
             if let tokenFile {
                 guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                    throw fail("cannot read the token file '\(tokenFile)'.")
+                    throw InputError("cannot read the token file '\(tokenFile)'.")
                 }
                 configuration.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             } else {
@@ -116,70 +135,26 @@ extension Streamdb {
             configuration.caFile = caFile
             configuration.timeout = timeout
             configuration.maxAttempts = retries + 1
-            if insecure {
-                logger.warning("TLS certificate verification is off (--insecure): the server's identity is not checked")
-            }
+            return configuration
+        }
 
+        /// What to sync: the listing, the named uids (options and jobs file), concurrency, batches.
+        private func syncOptions() throws -> SyncOptions {
             var options = SyncOptions()
             options.useList = !noList
             options.concurrency = concurrency
             options.batchSize = batchSize
             options.keepURLCredentials = keepURLCredentials
-            options.jobUIDs = jobUIDs
+            options.jobUIDs = jobUIDs.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             if let jobsFile {
                 guard let text = try? String(contentsOfFile: jobsFile, encoding: .utf8) else {
-                    throw fail("cannot read the jobs file '\(jobsFile)'.")
+                    throw InputError("cannot read the jobs file '\(jobsFile)'.")
                 }
                 options.jobUIDs += text.split(whereSeparator: \.isNewline)
                     .map { $0.trimmingCharacters(in: .whitespaces) }
                     .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             }
-
-            let report: SyncReport
-            do {
-                let lock = try SyncLock(databasePath: database.path, wait: wait)
-                let store = try HistoryStore.openForWriting(path: database.path, integrityCheck: checkIntegrity ? .always : .whenDue)
-                if store.checkedThisRun {
-                    logger.info("checked the whole database file for damage (PRAGMA quick_check): sound")
-                } else {
-                    logger.info("database integrity check not due: unchanged since the last clean sync, last checked \(store.checkedAt ?? "?")")
-                }
-                let api = try StreamsAPI(configuration: configuration, logger: logger)
-                let progress = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
-                let sync = StreamSync(api: api, store: store, logger: logger, onProgress: { p in
-                    progress.update(done: p.done, total: p.total, label: p.phase)
-                })
-                do {
-                    report = try await sync.run(options)
-                } catch {
-                    await api.shutdown()
-                    throw error
-                }
-                progress.finish()
-                await api.shutdown()
-                // Closed while the lock is held, so that the marker describes the file this sync left.
-                try store.closeAfterSync()
-                withExtendedLifetime(lock) {}
-            } catch let error as StoreError {
-                throw fail(error.message, error.reason == .busy ? .busy : .failed)
-            } catch let error as APIError {
-                throw fail(error.message)
-            } catch let error as DatabaseError {
-                // What the store does not translate (a damaged schema, say): still one sentence.
-                let detail = (error.message ?? "\(error.resultCode)").replacingOccurrences(of: "\n", with: " ")
-                throw fail("cannot use the database \(database.path) (SQLite: \(detail)).")
-            }
-            switch report.outcome {
-            case .ok:
-                if !quiet { print(report.summary) }
-            case .partial:
-                print(report.summary)
-                FileHandle.standardError.write(Data("streamdb: some streams failed; see `streamdb runs --db \(database.path)`.\n".utf8))
-                throw ExitStatus.partial.code
-            case .failed:
-                print(report.summary)
-                throw fail(report.message ?? "the sync failed.")
-            }
+            return options
         }
     }
 }

@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 

@@ -1,7 +1,12 @@
 import Foundation
 import GRDB
 import Logging
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 

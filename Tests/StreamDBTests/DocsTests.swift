@@ -1,5 +1,10 @@
 import Foundation
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 
@@ -76,11 +81,11 @@ struct DocsTests {
                 h.fleet.tick()
             }
             try await h.sync()
-            let store = try HistoryStore.openReadOnly(path: h.databasePath)
+            let history = try HistoryReader.open(path: h.databasePath)
             var rowsPerQuery: [Int] = []
             for (index, sql) in Self.queries.enumerated() {
                 do {
-                    let table = try store.readNow { db in try ReadOnlySQL.run(sql, in: db) }
+                    let table = try history.sql(sql)
                     rowsPerQuery.append(table.rows.count)
                 } catch {
                     Issue.record("worked query \(index + 1) failed: \(error)")

@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import Testing
 
 /// The hostile payload corpus (`Fixtures/hostile`): every body a server could get wrong, served

@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import Testing
 
 /// Databases written by an older schema keep everything when a newer streamdb migrates them.

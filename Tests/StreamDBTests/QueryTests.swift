@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 
@@ -68,7 +73,7 @@ struct QueryTests {
             let served = Dictionary(uniqueKeysWithValues: h.fleet.liveStreams.map { ($0.jobUID, $0.status) })
             let servedCaseTypes = Dictionary(uniqueKeysWithValues: h.fleet.liveStreams.map { ($0.jobUID, $0.caseType.rawValue) })
             try await Task.sleep(for: .milliseconds(20))
-            let moment = Timestamp.now()
+            let moment = Date()
             try await Task.sleep(for: .milliseconds(20))
             for _ in 0..<3 {
                 h.fleet.tick()
@@ -76,15 +81,15 @@ struct QueryTests {
             }
             var filter = StreamList.Filter()
             filter.asOf = moment
-            let store = try HistoryStore.openReadOnly(path: h.databasePath)
-            let table = try store.readNow { db in try StreamList.load(filter, labels: StatusLabels(), readable: false, in: db) }
+            let history = try HistoryReader.open(path: h.databasePath)
+            let table = try history.streams(filter).table(RenderContext(format: .json))
             let reconstructed = Dictionary(uniqueKeysWithValues: table.rows.map { row -> (String, Int) in
                 (row[0].text, Int(row[1].text)!)
             })
             #expect(reconstructed == served)
             #expect(Dictionary(uniqueKeysWithValues: table.rows.map { ($0[0].text, $0[2].text) }) == servedCaseTypes)
             // And the region counts then add up to the streams then, by status and by case type.
-            let regions = try store.readNow { db in try RegionReport.load(labels: StatusLabels(), asOf: moment, in: db) }
+            let regions = try history.regions(asOf: moment).table(RenderContext(format: .json))
             let placed = regions.rows.map { Int($0[1].text)! }.reduce(0, +)
             func total(_ counts: String) -> Int {
                 counts.split(separator: ",").map { Int($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces))! }.reduce(0, +)
@@ -103,17 +108,21 @@ struct QueryTests {
     func uidPrefixes() async throws {
         try await withHarness(streams: 40) { h in
             try await h.sync()
-            let store = try HistoryStore.openReadOnly(path: h.databasePath)
+            let history = try HistoryReader.open(path: h.databasePath)
             let uid = h.fleet.liveStreams[0].jobUID
-            #expect(try store.readNow { db in try StreamLookup.resolve(String(uid.prefix(13)), in: db) } == uid)
-            #expect(try store.readNow { db in try StreamLookup.resolve(uid.uppercased(), in: db) } == uid)
-            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("ffffffff-ffff", in: db) } }
-            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("", in: db) } }
-            #expect(throws: QueryError.self) { try store.readNow { db in try StreamLookup.resolve("'; DROP TABLE streams; --", in: db) } }
-            do {
-                _ = try store.readNow { db in try StreamLookup.resolve("0", in: db) }
-            } catch let error as QueryError {
-                #expect(error.message.contains("matches several") || error.message.contains("no stream"))
+            #expect(try history.resolve(String(uid.prefix(13))) == uid)
+            #expect(try history.resolve(uid.uppercased()) == uid)
+            // A uid pasted from CSV output carries the line's \r\n.
+            #expect(try history.resolve(uid + "\r\n") == uid)
+            #expect(throws: QueryError.self) { try history.resolve("ffffffff-ffff") }
+            #expect(throws: QueryError.self) { try history.resolve("") }
+            #expect(throws: QueryError.self) { try history.resolve("'; DROP TABLE streams; --") }
+            // Forty streams share at most a few first hex digits: "0" is ambiguous or unknown, never a match.
+            #expect {
+                _ = try history.resolve("0")
+            } throws: { error in
+                let message = (error as? QueryError)?.message ?? ""
+                return message.contains("matches several") || message.contains("no stream")
             }
         }
     }
@@ -159,25 +168,26 @@ struct QueryTests {
             flip()
             try await h.sync()
 
-            let (now, then, view) = try h.read { db in
-                (try StatusTimeline.load(jobUID: uid, since: nil, until: nil, in: db),
-                 try StatusTimeline.load(jobUID: uid, since: nil, until: nil, asOf: between, in: db),
-                 try Row.fetchAll(db, sql: "SELECT started_at, ended_at, status FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid]))
+            let history = try HistoryReader.open(path: h.databasePath)
+            let now = try history.timeline(jobUID: uid)
+            let then = try history.timeline(jobUID: uid, asOf: Timestamp.parse(between)!)
+            let view = try h.read { db in
+                try Row.fetchAll(db, sql: "SELECT started_at, ended_at, status FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
             }
             let nowIntervals = now.entries.filter(\.isInterval)
             let thenIntervals = then.entries.filter(\.isInterval)
             #expect(nowIntervals.count == 3)
-            #expect(nowIntervals.map(\.at) == view.map { $0["started_at"] as String })
-            #expect(nowIntervals.map(\.until) == view.map { $0["ended_at"] as String? })
-            #expect(nowIntervals.map(\.status) == view.map { ($0["status"] as Int?).map(String.init) })
+            #expect(nowIntervals.map { Timestamp.format($0.at) } == view.map { $0["started_at"] as String })
+            #expect(nowIntervals.map { $0.until.map(Timestamp.format) } == view.map { $0["ended_at"] as String? })
+            #expect(nowIntervals.map(\.status) == view.map { ($0["status"] as Int64?).map(StatusValue.int) })
             // At `between` the third status had not been seen: two intervals, the second open.
             #expect(thenIntervals.count == 2)
             #expect(thenIntervals.map(\.at) == nowIntervals.prefix(2).map(\.at))
             #expect(thenIntervals[1].until == nil && nowIntervals[1].until != nil)
-            let expected = Timestamp.parse(between)!.timeIntervalSince(Timestamp.parse(thenIntervals[1].at)!)
+            let expected = Timestamp.parse(between)!.timeIntervalSince(thenIntervals[1].at)
             #expect(abs((thenIntervals[1].durationSeconds ?? -1) - expected) < 0.01)
             #expect(throws: QueryError.self) {
-                try h.read { db in try StatusTimeline.load(jobUID: uid, since: nil, until: nil, asOf: "2000-01-01T00:00:00.000000Z", in: db) }
+                try history.timeline(jobUID: uid, asOf: Timestamp.parse("2000-01-01T00:00:00.000000Z")!)
             }
             // Through the binary: the header says so, and the open status runs to the as-of time.
             let table = try await BuiltProduct.run(["history", uid, "--as-of", between, "--db", h.databasePath])

@@ -1,5 +1,10 @@
 import Foundation
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import Testing
 
 /// Normalising served objects: what counts as a change, and what a hostile body becomes.
@@ -72,7 +77,7 @@ struct StreamSnapshotTests {
         let s = try snapshot(try withPlatformJSON("{not json"))
         #expect(s.platformConfig?.json == nil)
         #expect(s.platformConfig?.raw == "{not json")
-        #expect(s.notes.contains { $0.kind == "invalid_config" })
+        #expect(s.notes.contains { $0.kind == .invalidConfig })
         #expect(s.areas.isEmpty)
     }
 
@@ -94,7 +99,7 @@ struct StreamSnapshotTests {
         #expect {
             _ = try snapshot(body)
         } throws: { error in
-            (error as? SnapshotRejection)?.kind == kind
+            (error as? SnapshotRejection)?.kind.description == kind
         }
     }
 
@@ -103,7 +108,7 @@ struct StreamSnapshotTests {
         #expect {
             _ = try snapshot(Self.example, expected: "11111111-1111-1111-1111-111111111111")
         } throws: { error in
-            (error as? SnapshotRejection)?.kind == "uid_mismatch"
+            (error as? SnapshotRejection)?.kind == .uidMismatch
         }
     }
 

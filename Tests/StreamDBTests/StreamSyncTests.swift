@@ -1,6 +1,11 @@
 import Foundation
 import GRDB
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 
@@ -12,7 +17,7 @@ struct StreamSyncTests {
         try await withHarness(streams: 30) { h in
             let report = try await h.sync()
             #expect(report.outcome == .ok)
-            #expect(report.listing == "complete")
+            #expect(report.listing == .complete)
             #expect(report.counts.seen == 30)
             #expect(report.counts.new == 30)
             #expect(try h.count("SELECT count(*) FROM streams") == 30)
@@ -288,7 +293,7 @@ struct StreamSyncTests {
             let report = try await h.sync(sync)
             #expect(report.outcome == .ok)
             #expect(report.counts.new == 25)
-            #expect(report.listing == (shape == .noList ? "unavailable" : "complete"))
+            #expect(report.listing == (shape == .noList ? .unavailable : .complete))
             #expect(try h.mirrorsFleet())
             // Without a list route, later syncs follow the streams already known.
             h.fleet.setStatus(h.fleet.liveStreams[0].jobUID, 6)
@@ -311,7 +316,7 @@ struct StreamSyncTests {
             options.useList = false
             options.jobUIDs = [h.fleet.liveStreams[0].jobUID.uppercased(), "not-a-uuid"]
             let report = try await h.sync(options)
-            #expect(report.listing == "skipped")
+            #expect(report.listing == .skipped)
             #expect(report.counts.new == 1)
             #expect(report.outcome == .partial)
             let message = try h.read { db in

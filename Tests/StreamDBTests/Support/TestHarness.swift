@@ -1,7 +1,12 @@
 import Foundation
 import GRDB
 import Logging
-import StreamDB
+import StreamDBAPI
+import StreamDBModel
+import StreamDBOutput
+import StreamDBQuery
+import StreamDBStore
+import StreamDBSync
 import StreamSim
 
 /// A simulator on loopback and a history database in a fresh temporary folder: the real parts
@@ -38,17 +43,10 @@ final class TestHarness: Sendable {
     ) async throws -> SyncReport {
         var configuration = try configuration(token: token)
         configure(&configuration)
-        let store = try HistoryStore.openForWriting(path: databasePath)
-        let api = try StreamsAPI(configuration: configuration, logger: Logger(label: "test"))
-        let report: SyncReport
-        do {
-            report = try await StreamSync(api: api, store: store, logger: Logger(label: "test")).run(options)
-        } catch {
-            await api.shutdown()
-            throw error
-        }
-        await api.shutdown()
-        return report
+        var session = SyncSession(databasePath: databasePath, api: configuration)
+        session.options = options
+        session.integrityCheck = .always
+        return try await session.run(logger: Logger(label: "test"))
     }
 
     /// A plain read connection to the database, for assertions.

@@ -1,1 +1,0 @@
-../../../Sources/StreamDB/API/APIError.swift

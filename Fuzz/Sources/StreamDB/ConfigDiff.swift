@@ -1,1 +1,0 @@
-../../../Sources/StreamDB/Query/ConfigDiff.swift

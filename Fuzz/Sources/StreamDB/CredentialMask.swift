@@ -1,1 +1,0 @@
-../../../Sources/StreamDB/Sync/CredentialMask.swift

@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+
+extension JSONValue {
+    /// The canonical text of this value: object keys sorted by their UTF-8 bytes, no whitespace,
+    /// integers without a fraction, strings with only the escapes JSON requires.
+    ///
+    /// Two payloads that differ only in key order, spacing or number spelling have the same
+    /// canonical text, so the same hash: that is how streamdb decides that nothing changed.
+    public var canonicalText: String {
+        String(decoding: canonicalBytes(), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of ``canonicalText``; with `maskingCredentials`, every string is written
+    /// as ``CredentialMask/mask(_:)`` returns it (URL passwords replaced), at any depth.
+    public func canonicalBytes(maskingCredentials: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        Self.write(self, mask: maskingCredentials, into: &out)
+        return out
+    }
+
+    private static func write(_ value: JSONValue, mask: Bool, into out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: d.description.utf8)
+        case .string(let s): writeString(mask ? CredentialMask.mask(s) : s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, mask: mask, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(mask ? CredentialMask.mask(key) : key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(member, mask: mask, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            // Most strings need no escape at all: copy them whole.
+            var start = 0
+            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                start = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+                default:
+                    out.append(contentsOf: #"\u00"#.utf8)
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0x0F)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+private let hexDigits = Array("0123456789abcdef".utf8)
+
+/// Hex SHA-256 of some bytes.
+public func sha256Hex(_ bytes: some DataProtocol) -> String {
+    let digest = SHA256.hash(data: bytes)
+    var hex = [UInt8]()
+    hex.reserveCapacity(64)
+    for byte in digest {
+        hex.append(hexDigits[Int(byte >> 4)])
+        hex.append(hexDigits[Int(byte & 0x0F)])
+    }
+    return String(decoding: hex, as: UTF8.self)
+}
+
+/// Hex SHA-256 of a string's UTF-8 bytes.
+public func sha256Hex(_ text: String) -> String {
+    sha256Hex(Array(text.utf8))
+}

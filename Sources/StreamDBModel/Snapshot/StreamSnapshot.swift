@@ -1,0 +1,117 @@
+import Foundation
+
+/// One stream as served, normalised for storage: the pieces that are stored once and shared
+/// (configs, the rest of the payload), the raw status, and a hash of the whole content.
+///
+/// Built by ``StreamSnapshot/init(item:expectedJobUID:maskCredentials:servedDigest:)`` (in
+/// `StreamSnapshot+Normalise.swift`); the store decides from ``contentHash`` whether it is a new
+/// version.
+public struct StreamSnapshot: Sendable {
+    /// The job_uid, lower-cased canonical UUID spelling.
+    public let jobUID: String
+    /// The raw status: an integer or, on servers that send names, a string.
+    public let status: StatusValue
+    /// `updated_at` as served, when it was a string. Not part of ``contentHash``.
+    public let serverUpdatedAt: String?
+    /// The payload without status, updated_at, platform_json and binary_json (kept as nulls).
+    public let rest: Document
+    /// The config strings, when the payload had them as strings.
+    public let platformConfig: Document?
+    public let binaryConfig: Document?
+    /// Hex SHA-256 over everything but `updated_at`: equal hash, no change.
+    public let contentHash: String
+    /// The object's ``ServedDigest``, stored so that the next sync can skip normalising it when it
+    /// is served again unchanged.
+    public let servedDigest: String
+    /// The typed columns of `streams` (nil where the value had another type).
+    public let fields: Fields
+    public let regions: [Region]
+    public let areas: [Area]
+    public let fences: [Fence]
+    /// Doubtful values that were kept as served, for `sync_errors` when this state is stored.
+    public let notes: [Note]
+
+    /// A JSON document stored content-addressed in `documents`.
+    public struct Document: Sendable {
+        public let sha256: String
+        /// Canonical JSON, or nil when the served string was not JSON.
+        public let json: String?
+        /// The served string when it was not JSON.
+        public let raw: String?
+        public let parseError: String?
+
+        init(value: JSONValue, mask: Bool) {
+            let bytes = value.canonicalBytes(maskingCredentials: mask)
+            self.sha256 = sha256Hex(bytes)
+            self.json = String(decoding: bytes, as: UTF8.self)
+            self.raw = nil
+            self.parseError = nil
+        }
+
+        init(raw text: String, parseError: String) {
+            self.sha256 = sha256Hex("raw:" + text)
+            self.json = nil
+            self.raw = text
+            self.parseError = parseError
+        }
+
+        /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
+        /// reading areas and fences), else kept raw.
+        static func embedded(_ text: String, mask: Bool) -> (Document, JSONValue?) {
+            do {
+                let value = try JSONValue.parse(text)
+                return (Document(value: value, mask: mask), value)
+            } catch {
+                return (Document(raw: mask ? CredentialMask.mask(text) : text, parseError: String(describing: error)), nil)
+            }
+        }
+    }
+
+    public struct Fields: Sendable {
+        public var id: Int64?
+        public var streamUID: String?
+        public var cameraGroupUID: String?
+        public var caseType: String?
+        public var streamCaseType: Int64?
+        public var ovmsClient: Int64?
+        public var createdAt: String?
+    }
+
+    public struct Region: Sendable, Hashable {
+        public let id: Int64
+        public let title: String
+
+        public init(id: Int64, title: String) {
+            self.id = id
+            self.title = title
+        }
+    }
+
+    public struct Area: Sendable {
+        public let position: Int
+        public let areaID: String?
+        /// JSON of the Shape as given.
+        public let shape: String?
+        public let pointCount: Int?
+    }
+
+    public struct Fence: Sendable {
+        public let position: Int
+        public let fenceID: String?
+        public let json: String
+    }
+
+    /// Something doubtful in a payload that was stored anyway.
+    public struct Note: Sendable {
+        public let kind: ErrorKind
+        public let message: String
+    }
+}
+
+/// Why a served item cannot be stored at all (it is recorded in `sync_errors` instead).
+public struct SnapshotRejection: Error, Sendable, CustomStringConvertible {
+    public let kind: ErrorKind
+    public let jobUID: String?
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import StreamDBModel
+
+/// How a typed result is to be shown: the format, the status names and the time zone.
+public struct RenderContext: Sendable {
+    public var format: OutputFormat
+    public var labels: StatusLabels
+    /// The zone of table times; nil for UTC. JSON, NDJSON and CSV always write UTC ISO 8601.
+    public var zone: TimeZone?
+
+    public init(format: OutputFormat = .table, labels: StatusLabels = StatusLabels(), zone: TimeZone? = nil) {
+        self.format = format
+        self.labels = labels
+        self.zone = zone
+    }
+
+    /// Whether values are written for people (the table) rather than for programs.
+    public var readable: Bool { format == .table }
+
+    /// A time: readable in the zone for the table, ISO 8601 UTC otherwise.
+    public func time(_ date: Date?) -> ResultTable.Cell {
+        guard let date else { return .null }
+        return .text(readable ? DurationText.readable(date, zone: zone) : Timestamp.format(date))
+    }
+
+    /// A duration: `3h 12m` for the table, seconds (to the millisecond) otherwise.
+    public func duration(_ seconds: Double?) -> ResultTable.Cell {
+        guard let seconds else { return .null }
+        return readable ? .text(DurationText.format(seconds: seconds)) : .double((seconds * 1000).rounded() / 1000)
+    }
+
+    /// A raw status with its label (`WORKING (11)`).
+    public func status(_ status: StatusValue?) -> ResultTable.Cell {
+        status.map { .text(labels.label($0)) } ?? .null
+    }
+
+    /// Optional text.
+    public func text(_ text: String?) -> ResultTable.Cell { text.map(ResultTable.Cell.text) ?? .null }
+}
+
+/// One column of a report: its name and how a row fills it.
+public struct Column<Row>: Sendable {
+    public let name: String
+    public let cell: @Sendable (Row, RenderContext) -> ResultTable.Cell
+
+    public init(_ name: String, _ cell: @escaping @Sendable (Row, RenderContext) -> ResultTable.Cell) {
+        self.name = name
+        self.cell = cell
+    }
+}
+
+/// A typed query result that prints as a table: its columns, one line each, and its rows. Adding
+/// a column to a report is its query's field and one line here.
+public protocol Report {
+    associatedtype Row
+    static var columns: [Column<Row>] { get }
+    var reportRows: [Row] { get }
+}
+
+extension Report {
+    /// The result as a table in `context`.
+    public func table(_ context: RenderContext) -> ResultTable {
+        let columns = Self.columns
+        return ResultTable(
+            columns: columns.map(\.name),
+            rows: reportRows.map { row in columns.map { $0.cell(row, context) } })
+    }
+
+    /// The result rendered in the context's format.
+    public func rendered(_ context: RenderContext) -> String {
+        table(context).rendered(as: context.format)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import StreamDBModel
+import StreamDBQuery
+import StreamDBStore
+
+extension StreamList: Report {
+    public var reportRows: [Row] { rows }
+
+    public static let columns: [Column<Row>] = [
+        Column("job_uid") { row, _ in .text(row.jobUID) },
+        Column("status") { row, c in c.status(row.status) },
+        Column("case_type") { row, c in c.text(row.caseType) },
+        Column("regions") { row, _ in row.regions.isEmpty ? .null : .text(row.regions.joined(separator: ", ")) },
+        Column("version") { row, _ in .int(row.version) },
+        Column("first_seen_at") { row, c in c.time(row.firstSeenAt) },
+        Column("last_seen_at") { row, c in c.time(row.lastSeenAt) },
+        Column("gone_at") { row, c in c.time(row.goneAt) },
+    ]
+}
+
+extension RegionReport: Report {
+    public var reportRows: [Row] { rows }
+
+    public static let columns: [Column<Row>] = [
+        Column("region") { row, _ in .text(row.region) },
+        Column("streams") { row, _ in .int(Int64(row.streams)) },
+        Column("by_status") { row, c in
+            .text(row.byStatus.map { "\(c.labels.name($0.status)): \($0.count)" }.joined(separator: ", "))
+        },
+        Column("by_case_type") { row, _ in .text(row.byCaseType.map { "\($0.caseType): \($0.count)" }.joined(separator: ", ")) },
+    ]
+}
+
+/// The runs of a ledger as a report (the errors are ``SyncErrorReport``).
+public struct SyncRunReport: Report {
+    public let ledger: SyncRunLedger
+    public init(_ ledger: SyncRunLedger) { self.ledger = ledger }
+    public var reportRows: [SyncRunLedger.Run] { ledger.runs }
+
+    public static let columns: [Column<SyncRunLedger.Run>] = [
+        Column("run") { run, _ in .int(run.id) },
+        Column("started_at") { run, c in c.time(run.startedAt) },
+        Column("elapsed") { run, c in
+            guard let seconds = run.elapsedSeconds else { return .null }
+            return c.readable ? .text(String(format: "%.2f s", seconds)) : .double((seconds * 1000).rounded() / 1000)
+        },
+        Column("outcome") { run, _ in .text(run.outcome?.rawValue ?? "unknown") },
+        Column("listing") { run, c in c.text(run.listing?.rawValue) },
+        Column("seen") { run, _ in .int(Int64(run.counts.seen)) },
+        Column("new") { run, _ in .int(Int64(run.counts.new)) },
+        Column("changed") { run, _ in .int(Int64(run.counts.changed)) },
+        Column("unchanged") { run, _ in .int(Int64(run.counts.unchanged)) },
+        Column("gone") { run, _ in .int(Int64(run.counts.gone)) },
+        Column("back") { run, _ in .int(Int64(run.counts.back)) },
+        Column("errors") { run, _ in .int(Int64(run.counts.errors)) },
+        Column("source_url") { run, _ in .text(run.sourceURL) },
+    ]
+}
+
+/// The errors of a ledger's runs as a report.
+public struct SyncErrorReport: Report {
+    public let ledger: SyncRunLedger
+    public init(_ ledger: SyncRunLedger) { self.ledger = ledger }
+    public var reportRows: [SyncRunLedger.Error] { ledger.errors }
+
+    public static let columns: [Column<SyncRunLedger.Error>] = [
+        Column("run") { error, _ in .int(error.runID) },
+        Column("job_uid") { error, c in c.text(error.jobUID) },
+        Column("kind") { error, _ in .text(error.kind) },
+        Column("attempts") { error, _ in error.attempts.map(ResultTable.Cell.int) ?? .null },
+        Column("message") { error, _ in .text(error.message) },
+    ]
+}
+
+/// A status timeline as a report: `from`, `to`, `duration`, `event`, `status`, `time_source`,
+/// `note`.
+public struct TimelineReport: Report {
+    public struct Row: Sendable {
+        public let timeline: StatusTimeline
+        public let entry: StatusTimeline.Entry
+    }
+
+    public let timeline: StatusTimeline
+    public init(_ timeline: StatusTimeline) { self.timeline = timeline }
+    public var reportRows: [Row] { timeline.entries.map { Row(timeline: timeline, entry: $0) } }
+
+    public static let columns: [Column<Row>] = [
+        Column("from") { row, c in c.time(row.entry.at) },
+        Column("to") { row, c in
+            guard row.entry.isInterval else { return .null }
+            guard let end = row.entry.until ?? row.timeline.asOf else { return .text("now") }
+            return c.time(end)
+        },
+        Column("duration") { row, c in c.duration(row.entry.durationSeconds) },
+        Column("event") { row, _ in .text(row.entry.event.rawValue) },
+        Column("status") { row, c in row.entry.event == .gone ? .text("gone") : c.status(row.entry.status) },
+        Column("time_source") { row, _ in .text(row.entry.timeSource.rawValue) },
+        Column("note") { row, _ in .text(note(row)) },
+    ]
+
+    /// What a point event changed, in words.
+    static func note(_ row: Row) -> String {
+        let entry = row.entry
+        switch entry.event {
+        case .gone: return "the server answered 404"
+        case .config:
+            let v = entry.version ?? 0
+            return "pipeline config changed in version \(v) (streamdb diff \(row.timeline.jobUID.prefix(8)) --from \(v - 1) --to \(v))"
+        case .regions:
+            func titles(_ list: [String]) -> String { list.isEmpty ? "none" : list.joined(separator: ", ") }
+            return "regions \(titles(entry.regionsBefore)) -> \(titles(entry.regionsAfter)) in version \(entry.version ?? 0)"
+        case .firstSeen, .changed, .back: return ""
+        }
+    }
+}
+
+extension SQLResult {
+    /// The rows as they came, numbers as numbers, blobs as `x'hex'`.
+    public var table: ResultTable {
+        ResultTable(
+            columns: columns,
+            rows: rows.map { row in
+                row.map { value in
+                    switch value {
+                    case .null: return .null
+                    case .int(let i): return .int(i)
+                    case .double(let d): return .double(d)
+                    case .text(let s): return .text(s)
+                    case .blob(let b): return .text("x'" + b.map { String(format: "%02x", $0) }.joined() + "'")
+                    }
+                }
+            })
+    }
+}

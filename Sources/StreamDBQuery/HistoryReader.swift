@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import StreamDBModel
+import StreamDBStore
+
+/// The history, opened for reading: every question the query commands ask, each answered with a
+/// typed result and each failure as a ``StreamDBError`` (a ``QueryError`` or a ``StoreError``).
+///
+/// Opened read-only: never created, migrated or written; reads run on a consistent snapshot.
+public final class HistoryReader: Sendable {
+    let store: HistoryStore
+
+    public var path: String { store.path }
+
+    init(store: HistoryStore) { self.store = store }
+
+    /// Opens an existing database; throws ``StoreError`` when there is none, it was never synced,
+    /// or a newer streamdb wrote it.
+    public static func open(path: String) throws -> HistoryReader {
+        HistoryReader(store: try HistoryStore.openReadOnly(path: path))
+    }
+
+    /// Runs `body` on the database; SQLite errors become ``StoreError`` sentences.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try store.readNow(body)
+    }
+
+    /// The full job_uid of a stream named by its uid or a unique start of it (surrounding
+    /// whitespace, such as the `\r` of a line pasted from CSV, is ignored).
+    public func resolve(_ uid: String) throws -> String {
+        try read { db in try StreamLookup.resolve(uid, in: db) }
+    }
+
+    /// One stream's status timeline; see ``StatusTimeline``.
+    public func timeline(jobUID: String, since: Date? = nil, until: Date? = nil, asOf: Date? = nil) throws -> StatusTimeline {
+        try read { db in
+            try StatusTimeline.load(
+                jobUID: try StreamLookup.resolve(jobUID, in: db), since: since, until: until, asOf: asOf, in: db)
+        }
+    }
+
+    /// The streams matching `filter`.
+    public func streams(_ filter: StreamList.Filter) throws -> StreamList {
+        try read { db in try StreamList.load(filter, in: db) }
+    }
+
+    /// The present streams per region.
+    public func regions(asOf: Date? = nil) throws -> RegionReport {
+        try read { db in try RegionReport.load(asOf: asOf, in: db) }
+    }
+
+    /// The last `last` runs and at most `errorLimit` of their errors.
+    public func runs(last: Int, errorLimit: Int) throws -> SyncRunLedger {
+        try read { db in try SyncRunLedger.load(last: last, errorLimit: errorLimit, in: db) }
+    }
+
+    /// A stored version: the current one, number `number`, or the one held at `asOf`.
+    public func version(of jobUID: String, number: Int64? = nil, asOf: Date? = nil) throws -> StoredVersion {
+        try read { db in
+            try StoredVersion.load(jobUID: try StreamLookup.resolve(jobUID, in: db), number: number, asOf: asOf, in: db)
+        }
+    }
+
+    /// An analyst's read-only SQL.
+    public func sql(_ text: String) throws -> SQLResult {
+        try read { db in try SQLResult.run(text, in: db) }
+    }
+
+    /// The stream with the most status changes (the latest change breaking ties), if any.
+    public func busiestStream() throws -> String? {
+        try read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT job_uid FROM status_history GROUP BY job_uid ORDER BY count(*) DESC, max(changed_at) DESC LIMIT 1
+                    """)
+        }
+    }
+
+    /// The number of stored versions.
+    public func versionCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM versions") ?? 0 }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// `streamdb sql`: an analyst's query, run on a read-only connection.
+///
+/// The connection is opened read-only and put in `PRAGMA query_only`, so a statement that writes
+/// fails before it changes anything (https://sqlite.org/pragma.html#pragma_query_only). ATTACH is
+/// disabled by allowing no attached databases (https://sqlite.org/c3ref/limit.html), so a query
+/// cannot reach another file; loading extensions is off, as SQLite ships it.
+public struct SQLResult: Sendable {
+    /// One value as SQLite returned it.
+    public enum Value: Sendable, Equatable {
+        case null
+        case int(Int64)
+        case double(Double)
+        case text(String)
+        case blob(Data)
+    }
+
+    public let columns: [String]
+    public let rows: [[Value]]
+
+    static func run(_ sql: String, in db: Database) throws -> SQLResult {
+        try db.execute(sql: "PRAGMA query_only = 1")
+        sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_ATTACHED, 0)
+        let statement: Statement
+        do {
+            statement = try db.makeStatement(sql: sql)
+        } catch let error as DatabaseError {
+            throw QueryError("the SQL does not compile: \(error.message ?? "\(error)").")
+        }
+        guard statement.isReadonly else {
+            throw QueryError("streamdb sql only reads: this statement would write, and the database is unchanged.")
+        }
+        var rows: [[Value]] = []
+        do {
+            let cursor = try Row.fetchCursor(statement)
+            while let row = try cursor.next() {
+                rows.append(
+                    row.databaseValues.map { value in
+                        switch value.storage {
+                        case .null: return .null
+                        case .int64(let i): return .int(i)
+                        case .double(let d): return .double(d)
+                        case .string(let s): return .text(s)
+                        case .blob(let b): return .blob(b)
+                        }
+                    })
+            }
+        } catch let error as DatabaseError {
+            throw QueryError("the query failed: \(error.message ?? "\(error)").")
+        }
+        return SQLResult(columns: statement.columnNames, rows: rows)
+    }
+}

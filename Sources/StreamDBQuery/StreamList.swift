@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import StreamDBModel
+
+/// `streamdb streams`: the streams, one row each, filtered, now or as of a moment.
+public struct StreamList: Sendable {
+    public struct Filter: Sendable {
+        public var region: String?
+        /// The raw status as stored (`11`, `WORKING`); a name from the labels is turned into its
+        /// raw value by the caller.
+        public var status: String?
+        public var caseType: String?
+        /// List gone streams instead of present ones.
+        public var gone = false
+        public var asOf: Date?
+        public init() {}
+    }
+
+    /// One stream as the filter's moment saw it.
+    public struct Row: Sendable {
+        public let jobUID: String
+        public let status: StatusValue?
+        public let caseType: String?
+        public let regions: [String]
+        public let version: Int64
+        public let firstSeenAt: Date?
+        public let lastSeenAt: Date?
+        public let goneAt: Date?
+    }
+
+    public let rows: [Row]
+
+    static func load(_ filter: Filter, in db: Database) throws -> StreamList {
+        var conditions = ["f.gone = :gone"]
+        var arguments: [String: (any DatabaseValueConvertible)?] = [
+            "as_of": FleetAsOf.moment(filter.asOf), "gone": filter.gone,
+        ]
+        if let region = filter.region {
+            conditions.append(
+                """
+                EXISTS (SELECT 1 FROM document_regions AS dr JOIN regions AS rg ON rg.id = dr.region_id
+                        WHERE dr.document_id = f.rest_id AND (rg.title = :region OR CAST(rg.id AS TEXT) = :region))
+                """)
+            arguments["region"] = region
+        }
+        if let status = filter.status {
+            conditions.append("CAST(f.status AS TEXT) = :status")
+            arguments["status"] = status
+        }
+        if let caseType = filter.caseType {
+            conditions.append("ct.case_type = :case_type")
+            arguments["case_type"] = caseType
+        }
+        let rows = try GRDB.Row.fetchAll(
+            db,
+            sql: """
+                SELECT f.job_uid, f.status, ct.case_type,
+                       (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
+                          JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = f.rest_id) AS regions,
+                       f.version, st.first_seen_at, st.last_seen_at, st.gone_at
+                FROM (\(FleetAsOf.sql)) AS f
+                JOIN streams AS st ON st.job_uid = f.job_uid
+                LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY f.job_uid
+                """, arguments: StatementArguments(arguments))
+        return StreamList(
+            rows: rows.map { row in
+                Row(
+                    jobUID: row["job_uid"], status: (row["status"] as DatabaseValue).statusValue,
+                    caseType: row["case_type"], regions: row.list("regions"), version: row["version"],
+                    firstSeenAt: row.date("first_seen_at"), lastSeenAt: row.date("last_seen_at"),
+                    goneAt: row.date("gone_at"))
+            })
+    }
+}
