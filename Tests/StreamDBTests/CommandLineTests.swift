@@ -211,11 +211,23 @@ struct CommandLineTests {
             let bad = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "0"])
             #expect(bad.status == 2)
 
-            let partial = try await BuiltProduct.run([
+            // A uid that is not one is a bad argument: refused before any request, nothing recorded.
+            let badUID = try await BuiltProduct.run([
                 "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--job-uid", "nonsense",
+            ], environment: ["STREAMDB_TOKEN": "right"])
+            #expect(badUID.status == 2)
+            #expect(badUID.stderr.contains("'nonsense' is not a job_uid"))
+            let runsBefore = try h.count("SELECT count(*) FROM sync_runs")
+
+            // A bad line in a jobs file is recorded and skipped; the rest is synced: partial.
+            let jobsFile = h.directory.appending(path: "jobs.txt").path()
+            try "nonsense\n".write(toFile: jobsFile, atomically: true, encoding: .utf8)
+            let partial = try await BuiltProduct.run([
+                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--jobs-file", jobsFile,
             ], environment: ["STREAMDB_TOKEN": "right"])
             #expect(partial.status == 1)
             #expect(partial.stdout.contains("3 new"))
+            #expect(try h.count("SELECT count(*) FROM sync_runs") == runsBefore + 1)
         }
     }
 

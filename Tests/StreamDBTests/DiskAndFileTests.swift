@@ -115,11 +115,11 @@ struct DiskAndFileTests {
                 let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
                 try db.execute(sql: "PRAGMA max_page_count = \(pages + 40)")
             }
-            let api = try StreamsAPI(configuration: h.configuration(), logger: Logger(label: "test"))
+            let api = try StreamsAPI(configuration: h.configuration(), logger: TestHarness.quietLogger)
             do {
                 var syncOptions = SyncOptions()
                 syncOptions.batchSize = 5
-                let report = try await StreamSync(api: api, store: store, logger: Logger(label: "test")).run(syncOptions)
+                let report = try await StreamSync(api: api, store: store, logger: TestHarness.quietLogger).run(syncOptions)
                 Issue.record("the sync did not stop: \(report.summary)")
             } catch let error as StoreError {
                 #expect(error.reason == .full)

@@ -46,8 +46,12 @@ final class TestHarness: Sendable {
         var session = SyncSession(databasePath: databasePath, api: configuration)
         session.options = options
         session.integrityCheck = .always
-        return try await session.run(logger: Logger(label: "test"))
+        return try await session.run(logger: Self.quietLogger)
     }
+
+    /// A logger that prints nothing: the test output stays readable, and what a sync logs is
+    /// not what the tests check (they check what it stored and returned).
+    static let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// A plain read connection to the database, for assertions.
     func database() throws -> DatabaseQueue {
