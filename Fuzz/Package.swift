@@ -4,22 +4,21 @@
 //
 // A package of its own because `--sanitize fuzzer` builds every executable, build tools included,
 // as a libFuzzer binary (no main of its own): the main package's `embed-migrations` tool cannot be
-// built that way. So the module `StreamDB` here is compiled from links to the main package's files
-// that normalise and diff JSON (Sources/StreamDB/*.swift), which need only swift-crypto; all of
-// them are instrumented for the fuzzer's coverage.
+// built that way. The targets depend on the main package's `StreamDBModel` by path: the pure
+// types that normalise and diff JSON, which need only swift-crypto, so nothing else of the main
+// package is built here, and all of it is instrumented for the fuzzer's coverage.
 import PackageDescription
 
 let package = Package(
     name: "streamdb-fuzz",
     platforms: [.macOS(.v14)],
     dependencies: [
-        // The same requirement as the main package's.
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(name: "streamdb", path: "..")
     ],
     targets: [
-        .target(name: "StreamDB", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .executableTarget(name: "fuzz-snapshot", dependencies: ["StreamDB"]),
-        .executableTarget(name: "fuzz-diff", dependencies: ["StreamDB"]),
+        .executableTarget(
+            name: "fuzz-snapshot", dependencies: [.product(name: "StreamDBModel", package: "streamdb")]),
+        .executableTarget(name: "fuzz-diff", dependencies: [.product(name: "StreamDBModel", package: "streamdb")]),
     ],
     swiftLanguageModes: [.v6]
 )

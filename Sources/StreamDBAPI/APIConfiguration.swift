@@ -38,8 +38,8 @@ public struct APIConfiguration: Sendable {
     /// Checks and normalises a user-supplied base URL (`https://host[:port][/prefix]`).
     public static func parseBaseURL(_ text: String) throws -> URL {
         guard var components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
         else {
             throw APIError(.invalidURL, "'\(text)' is not an http or https URL (expected e.g. https://analytics.example).", url: text)
         }

@@ -1,10 +1,10 @@
 import AsyncHTTPClient
 import Foundation
-import StreamDBModel
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import StreamDBModel
 
 /// The analytics server's streams API over HTTP: the list route and the detail route.
 ///
@@ -103,7 +103,10 @@ public final class StreamsAPI: Sendable {
             if response.isJSON, (try? JSONValue.parse(response.body)) != nil {
                 return .notFound
             }
-            throw APIError(.httpStatus(404), "the server answered 404 with \(response.bodyKind) instead of the API's JSON, so the stream is not taken as gone.", url: url)
+            throw APIError(
+                .httpStatus(404),
+                "the server answered 404 with \(response.bodyKind) instead of the API's JSON, so the stream is not taken as gone.", url: url
+            )
         default:
             throw unexpected(response, url: url)
         }
@@ -150,10 +153,12 @@ public final class StreamsAPI: Sendable {
         let detail = response.drfDetail.map { ": \($0)" } ?? " with \(response.bodyKind)"
         switch response.status {
         case 401, 403:
-            let hint = configuration.token == nil
+            let hint =
+                configuration.token == nil
                 ? "no token was given (set $STREAMDB_TOKEN or --token)"
                 : "the token was refused (check $STREAMDB_TOKEN or --token, and --auth-scheme)"
-            return APIError(.unauthorized(response.status), "the server refused access (HTTP \(response.status)\(detail)): \(hint).", url: url)
+            return APIError(
+                .unauthorized(response.status), "the server refused access (HTTP \(response.status)\(detail)): \(hint).", url: url)
         default:
             return APIError(.httpStatus(response.status), "the server answered HTTP \(response.status)\(detail).", url: url)
         }
@@ -214,13 +219,16 @@ public final class StreamsAPI: Sendable {
             let response = try await getOnce(url)
             guard [301, 302, 303, 307, 308].contains(response.status) else { return response }
             guard let location = response.headers.first(name: "location"),
-                  let target = URL(string: location, relativeTo: URL(string: url))?.absoluteURL,
-                  let from = URL(string: url)
+                let target = URL(string: location, relativeTo: URL(string: url))?.absoluteURL,
+                let from = URL(string: url)
             else {
                 throw APIError(.redirect, "the server answered \(response.status) without a usable Location header.", url: url)
             }
             guard target.scheme == from.scheme, target.host == from.host, target.port == from.port else {
-                throw APIError(.redirect, "the server redirected to \(target.scheme ?? "?")://\(target.host ?? "?"), another host or scheme; streamdb does not follow it, so that the token is not sent there.", url: url)
+                throw APIError(
+                    .redirect,
+                    "the server redirected to \(target.scheme ?? "?")://\(target.host ?? "?"), another host or scheme; streamdb does not follow it, so that the token is not sent there.",
+                    url: url)
             }
             url = target.absoluteString
         }
@@ -260,7 +268,7 @@ public final class StreamsAPI: Sendable {
         if let error = error as? HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout,
-                 .getConnectionFromPoolTimeout:
+                .getConnectionFromPoolTimeout:
                 return APIError(.timeout, "the request timed out (\(error)).", url: url)
             case .remoteConnectionClosed:
                 return APIError(.connection, "the server closed the connection before the answer was complete.", url: url)
@@ -271,7 +279,8 @@ public final class StreamsAPI: Sendable {
             }
         }
         if error is NIOSSLError || error is BoringSSLError {
-            return APIError(.tls, "the TLS handshake failed (\(error)); use --ca-file for a private CA, or --insecure to skip verification.", url: url)
+            return APIError(
+                .tls, "the TLS handshake failed (\(error)); use --ca-file for a private CA, or --insecure to skip verification.", url: url)
         }
         if let error = error as? HTTPParserError {
             return APIError(.connection, "the answer was not valid HTTP (\(error)).", url: url)

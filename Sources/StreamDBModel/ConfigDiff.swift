@@ -58,7 +58,8 @@ public struct ConfigDiff: Sendable {
         case (.object(let x), .object(let y)):
             let keys = Set(x.keys).union(y.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for key in keys {
-                let p = join(path, key), ptr = pointer + "/" + escape(key)
+                let p = join(path, key)
+                let ptr = pointer + "/" + escape(key)
                 switch (x[key], y[key]) {
                 case (let old?, nil): changes.append(Change(operation: .removed, path: p, pointer: ptr, old: old, new: nil))
                 case (nil, let new?): changes.append(Change(operation: .added, path: p, pointer: ptr, old: nil, new: new))
@@ -71,7 +72,8 @@ public struct ConfigDiff: Sendable {
                 let oldIDs = x.map { identity($0, keyName)! }
                 let newIDs = y.map { identity($0, keyName)! }
                 for (i, id) in oldIDs.enumerated() where !newIDs.contains(id) {
-                    changes.append(Change(operation: .removed, path: "\(path)[\(keyName)=\(id)]", pointer: "\(pointer)/\(i)", old: x[i], new: nil))
+                    changes.append(
+                        Change(operation: .removed, path: "\(path)[\(keyName)=\(id)]", pointer: "\(pointer)/\(i)", old: x[i], new: nil))
                 }
                 for (j, id) in newIDs.enumerated() {
                     let p = "\(path)[\(keyName)=\(id)]"
@@ -83,7 +85,8 @@ public struct ConfigDiff: Sendable {
                 }
             } else {
                 for i in 0..<max(x.count, y.count) {
-                    let p = "\(path)[\(i)]", ptr = "\(pointer)/\(i)"
+                    let p = "\(path)[\(i)]"
+                    let ptr = "\(pointer)/\(i)"
                     if i >= y.count {
                         changes.append(Change(operation: .removed, path: p, pointer: ptr, old: x[i], new: nil))
                     } else if i >= x.count {
@@ -103,7 +106,8 @@ public struct ConfigDiff: Sendable {
         let all = x + y
         guard !all.isEmpty else { return nil }
         for key in ["Id", "id"] {
-            let xs = x.compactMap { identity($0, key) }, ys = y.compactMap { identity($0, key) }
+            let xs = x.compactMap { identity($0, key) }
+            let ys = y.compactMap { identity($0, key) }
             if xs.count == x.count, ys.count == y.count, Set(xs).count == xs.count, Set(ys).count == ys.count {
                 return key
             }
@@ -134,11 +138,12 @@ public struct ConfigDiff: Sendable {
     /// removals and the new one for additions and replacements; arrays matched by `Id` that were
     /// also reordered would need `move` operations, which this does not emit.
     public var jsonPatch: JSONValue {
-        .array(changes.map { c in
-            var op: [String: JSONValue] = ["op": .string(c.operation.patchName), "path": .string(c.pointer)]
-            if let new = c.new { op["value"] = new }
-            return .object(op)
-        })
+        .array(
+            changes.map { c in
+                var op: [String: JSONValue] = ["op": .string(c.operation.patchName), "path": .string(c.pointer)]
+                if let new = c.new { op["value"] = new }
+                return .object(op)
+            })
     }
 
     private static func short(_ value: JSONValue) -> String {

@@ -30,7 +30,10 @@ public enum CredentialMask {
                 while j < bytes.count {
                     let b = bytes[j]
                     if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: " ")
-                        || b == UInt8(ascii: "\"") || b < 0x20 { break }
+                        || b == UInt8(ascii: "\"") || b < 0x20
+                    {
+                        break
+                    }
                     if b == UInt8(ascii: "@") { at = j }
                     if b == UInt8(ascii: ":"), colon == nil, at == nil { colon = j }
                     j += 1
@@ -54,7 +57,8 @@ public enum CredentialMask {
         var i = max(from, 1)
         while i + 2 < bytes.count {
             if bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"),
-               isSchemeByte(bytes[i - 1]) {
+                isSchemeByte(bytes[i - 1])
+            {
                 return i + 3
             }
             i += 1
@@ -64,17 +68,5 @@ public enum CredentialMask {
 
     private static func isSchemeByte(_ b: UInt8) -> Bool {
         (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2D || b == 0x2E
-    }
-
-    /// `value` with every string masked, at any depth. A sync does not build this copy: it masks
-    /// while writing canonical JSON (``JSONValue/canonicalBytes(maskingCredentials:)``).
-    public static func mask(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .string(let s): return .string(mask(s))
-        case .array(let items): return .array(items.map(mask))
-        case .object(let members):
-            return .object(Dictionary(members.map { (mask($0.key), mask($0.value)) }, uniquingKeysWith: { _, last in last }))
-        default: return value
-        }
     }
 }

@@ -23,19 +23,29 @@ public enum Timestamp {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
             var rest = max(0, value)
-            if rest >= divisor * 10 { out.append(contentsOf: String(rest / divisor / 10).utf8); rest %= divisor * 10 }
+            if rest >= divisor * 10 {
+                out.append(contentsOf: String(rest / divisor / 10).utf8)
+                rest %= divisor * 10
+            }
             while divisor > 0 {
                 out.append(UInt8(48 + rest / divisor % 10))
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
-        digits(micros, 6); out.append(UInt8(ascii: "Z"))
+        digits(Int(parts.tm_year) + 1900, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        out.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        out.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        out.append(UInt8(ascii: "."))
+        digits(micros, 6)
+        out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -53,11 +63,11 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0..<4), scalars[4] == UInt8(ascii: "-"), let month = number(5..<7),
-              scalars[7] == UInt8(ascii: "-"), let day = number(8..<10),
-              scalars[10] == UInt8(ascii: "T") || scalars[10] == UInt8(ascii: " "),
-              let hour = number(11..<13), scalars[13] == UInt8(ascii: ":"), let minute = number(14..<16),
-              scalars[16] == UInt8(ascii: ":"), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            scalars[7] == UInt8(ascii: "-"), let day = number(8..<10),
+            scalars[10] == UInt8(ascii: "T") || scalars[10] == UInt8(ascii: " "),
+            let hour = number(11..<13), scalars[13] == UInt8(ascii: ":"), let minute = number(14..<16),
+            scalars[16] == UInt8(ascii: ":"), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var fraction = 0.0

@@ -7,8 +7,10 @@ public enum DurationText {
     public static func format(seconds: Double) -> String {
         var rest = Int(seconds.rounded(.down))
         if rest < 0 { return "-" + format(seconds: -seconds) }
-        let days = rest / 86_400; rest %= 86_400
-        let hours = rest / 3600; rest %= 3600
+        let days = rest / 86_400
+        rest %= 86_400
+        let hours = rest / 3600
+        rest %= 3600
         let minutes = rest / 60
         let secs = rest % 60
         if days > 0 { return "\(days)d \(hours)h \(minutes)m" }

@@ -11,7 +11,8 @@ extension JSONValue {
 
     func canonicalTextInColumnOrder(_ columns: [String]) -> String {
         guard case .object(let members) = self else { return canonicalText }
-        return "{" + columns.compactMap { key in members[key].map { JSONValue.string(key).canonicalText + ":" + $0.canonicalText } }
+        return "{"
+            + columns.compactMap { key in members[key].map { JSONValue.string(key).canonicalText + ":" + $0.canonicalText } }
             .joined(separator: ",") + "}"
     }
 

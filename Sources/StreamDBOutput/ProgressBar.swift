@@ -12,7 +12,8 @@ public final class ProgressBar: @unchecked Sendable {
 
     public func update(done: Int, total: Int?, label: String) {
         guard enabled else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let now = Date()
         guard now.timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
         lastDraw = now
@@ -20,7 +21,8 @@ public final class ProgressBar: @unchecked Sendable {
         if let total, total > 0 {
             let width = 30
             let filled = min(width, done * width / total)
-            line = "\r\u{1B}[2K\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            line =
+                "\r\u{1B}[2K\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
                 + "] \(done)/\(total)"
         }
         FileHandle.standardError.write(Data(line.utf8))

@@ -9,8 +9,10 @@ public enum TimelineChart {
     private static let colours = [32, 33, 36, 35, 34, 31, 37, 92, 93, 96]
 
     /// Draws the status intervals of `timeline` between `from` and `to` in `width` columns.
-    public static func render(_ timeline: StatusTimeline, from: Date, to: Date, width: Int = 60,
-                              labels: StatusLabels, colour: Bool) -> String {
+    public static func render(
+        _ timeline: StatusTimeline, from: Date, to: Date, width: Int = 60,
+        labels: StatusLabels, colour: Bool
+    ) -> String {
         let intervals = timeline.entries.filter(\.isInterval).map { entry -> (Date, Date, String) in
             (entry.at, entry.until ?? to, entry.event == .gone ? "gone" : (entry.status?.description ?? "?"))
         }
@@ -30,9 +32,15 @@ public enum TimelineChart {
                 let overlap = min(end, b).timeIntervalSince(max(start, a))
                 if overlap > 0, overlap > (best?.1 ?? 0) { best = (state, overlap) }
             }
-            guard let state = best?.0 else { bar += " "; continue }
+            guard let state = best?.0 else {
+                bar += " "
+                continue
+            }
             used.insert(state)
-            if state == "gone" { bar += "·"; continue }
+            if state == "gone" {
+                bar += "·"
+                continue
+            }
             let index = order.firstIndex(of: state)! % shades.count
             bar += colour ? "\u{1B}[\(colours[index])m\(shades[index])\u{1B}[0m" : String(shades[index])
         }

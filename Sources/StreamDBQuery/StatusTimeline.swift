@@ -123,7 +123,8 @@ public struct StatusTimeline: Sendable {
             if (previous["platform_config_id"] as Int64?) != (current["platform_config_id"] as Int64?) {
                 entries.append(point(.config))
             }
-            let before = previous.list("regions"), after = current.list("regions")
+            let before = previous.list("regions")
+            let after = current.list("regions")
             if before != after {
                 entries.append(point(.regions, before: before, after: after))
             }

@@ -111,7 +111,10 @@ public final class HistoryStore: Sendable {
             }
             if state.superseded {
                 let unknown = state.applied.subtracting(migrator.migrations).sorted().joined(separator: ", ")
-                throw StoreError(.newerSchema, "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to streamdb \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb.")
+                throw StoreError(
+                    .newerSchema,
+                    "\(path) was migrated by a newer streamdb (migrations \(unknown) are unknown to streamdb \(StreamDBVersion.current)); it is left untouched. Use a newer streamdb."
+                )
             }
             return vouched.map { ($0, false) } ?? (Timestamp.now(), true)
         } catch let error as StoreError {
@@ -217,7 +220,8 @@ public final class HistoryStore: Sendable {
         case .SQLITE_FULL:
             return StoreError(.full, "the disk holding \(path) is full; nothing of the current step was written.")
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
-            return StoreError(.readOnly, "cannot write \(path) or create files in its folder (SQLite: \(detail)); check their owner and permissions.")
+            return StoreError(
+                .readOnly, "cannot write \(path) or create files in its folder (SQLite: \(detail)); check their owner and permissions.")
         case .SQLITE_IOERR:
             return StoreError(.io, "reading or writing \(path) failed (SQLite: \(detail)); nothing of the current step was written.")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
@@ -230,7 +234,8 @@ public final class HistoryStore: Sendable {
 
     private static func corruptedMessage(path: String, detail: String) -> String {
         let detail = detail.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(200)
-        return "\(path) is corrupted (SQLite: \(detail)); it is left as it is: restore it from a backup, or move it away to start a new history."
+        return
+            "\(path) is corrupted (SQLite: \(detail)); it is left as it is: restore it from a backup, or move it away to start a new history."
     }
 }
 

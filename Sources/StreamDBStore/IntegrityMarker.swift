@@ -45,9 +45,9 @@ struct IntegrityMarker: Codable {
     /// file as it is, the last check is recent, and no write-ahead log was left behind.
     func vouches(for databasePath: String, now: Date = Date()) -> Bool {
         guard let state = Self.fileState(databasePath), state.size == size,
-              state.modifiedNanoseconds == modifiedNanoseconds,
-              let checked = Timestamp.parse(checkedAt),
-              now.timeIntervalSince(checked) < Self.interval, checked <= now.addingTimeInterval(60)
+            state.modifiedNanoseconds == modifiedNanoseconds,
+            let checked = Timestamp.parse(checkedAt),
+            now.timeIntervalSince(checked) < Self.interval, checked <= now.addingTimeInterval(60)
         else { return false }
         // A clean close checkpoints and removes the log; one with frames in it means a writer
         // stopped without closing.

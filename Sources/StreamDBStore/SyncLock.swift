@@ -27,7 +27,8 @@ public final class SyncLock: Sendable {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK {
-                throw StoreError(.busy, "another streamdb sync is running on \(databasePath); this one stops (use --wait to queue behind it).")
+                throw StoreError(
+                    .busy, "another streamdb sync is running on \(databasePath); this one stops (use --wait to queue behind it).")
             }
             throw StoreError(.other, "cannot lock \(path): \(String(cString: strerror(code))).")
         }

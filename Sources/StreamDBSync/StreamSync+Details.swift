@@ -36,7 +36,8 @@ extension StreamSync {
                     state.addFailure()
                     let entry = SyncErrorEntry(
                         kind: .connection,
-                        message: "gave up after \(consecutiveConnectionFailures) detail requests in a row failed to connect or timed out; \(total - done) streams were not requested."
+                        message:
+                            "gave up after \(consecutiveConnectionFailures) detail requests in a row failed to connect or timed out; \(total - done) streams were not requested."
                     )
                     try await store.recordError(entry, runID: state.runID)
                     return

@@ -34,9 +34,11 @@ public struct FaultPlan: Sendable, Equatable {
     /// The fault for a request, given a uniform draw in 0..<1.
     func fault(for draw: Double) -> Fault? {
         var edge = 0.0
-        for (rate, fault) in [(serverErrorRate, Fault.serverError), (throttleRate, .throttle), (slowRate, .slow),
-                              (resetRate, .reset), (truncateRate, .truncate), (malformedRate, .malformed),
-                              (htmlRate, .html), (trickleRate, .trickle), (hugeRate, .huge)] {
+        for (rate, fault) in [
+            (serverErrorRate, Fault.serverError), (throttleRate, .throttle), (slowRate, .slow),
+            (resetRate, .reset), (truncateRate, .truncate), (malformedRate, .malformed),
+            (htmlRate, .html), (trickleRate, .trickle), (hugeRate, .huge),
+        ] {
             edge += rate
             if draw < edge { return fault }
         }

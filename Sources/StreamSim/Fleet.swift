@@ -251,8 +251,9 @@ public final class Fleet: Sendable {
         let areaCount = caseType == .lineIntersection ? random.int(0...1) : random.int(1...3)
         let config = SimConfig(
             // A third of the cameras carry credentials in their URL, as real deployments often do.
-            url: random.chance(0.33) ? "rtsp://admin:cam\(random.int(1000...9999))pw@cam-\(id).video.local:554/live"
-                                     : "rtsp://cam-\(id).video.local:554/live",
+            url: random.chance(0.33)
+                ? "rtsp://admin:cam\(random.int(1000...9999))pw@cam-\(id).video.local:554/live"
+                : "rtsp://cam-\(id).video.local:554/live",
             fps: random.pick([5, 5, 5, 10, 15, 25]),
             encoding: "none",
             frequencyMs: random.pick([200, 500, 1000]),
@@ -287,7 +288,8 @@ func drfTime(_ date: Date) -> String {
     let micros = min(999_999, Int(((interval - Double(seconds)) * 1_000_000).rounded()))
     var parts = tm()
     gmtime_r(&seconds, &parts)
-    let base = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    let base = String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+        Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     return micros == 0 ? base + "Z" : base + String(format: ".%06dZ", micros)
 }

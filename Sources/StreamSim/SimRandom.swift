@@ -25,7 +25,8 @@ public struct SimRandom: RandomNumberGenerator, Sendable {
 
     /// A random UUID in the usual lower-case spelling.
     public mutating func uuid() -> String {
-        let a = next(), b = next()
+        let a = next()
+        let b = next()
         let hex = String(a, radix: 16).leftPad(16) + String(b, radix: 16).leftPad(16)
         let c = Array(hex)
         return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"

@@ -94,7 +94,8 @@ public struct SimConfig: Sendable {
         let fenceList = fences.enumerated().map { index, line in
             "{\"Id\": \"fence_\(index + 1)\", \"Line\": [\(line.map(point).joined(separator: ", "))]}"
         }.joined(separator: ", ")
-        var pipeline = "\"Processing\": {}, \"ConfigPath\": \"\", \"Events\": {\"FrequencyMs\": \(frequencyMs)}, "
+        var pipeline =
+            "\"Processing\": {}, \"ConfigPath\": \"\", \"Events\": {\"FrequencyMs\": \(frequencyMs)}, "
             + "\"Detector\": {\"Threshold\": \(threshold)}, "
             + "\"Watcher\": {\"ObjectMax\": [\(objectMax.map(String.init).joined(separator: ", "))], "
             + "\"MaxCountObject\": \(maxCountObject), \"Expansion\": 1, \"MaxTrackObject\": \(maxTrackObject), "

@@ -91,10 +91,14 @@ public final class SimulatorServer: Sendable {
         logger: Logger = Logger(label: "streamdb-sim")
     ) async throws -> SimulatorServer {
         let shared = Shared(fleet: fleet, options: options, logger: logger)
-        var tls: NIOSSLContext?
+        let tls: NIOSSLContext?
         if let certificate = options.tlsCertificateFile, let key = options.tlsKeyFile {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-            tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .file(key)))
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            tls = try NIOSSLContext(
+                configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+        } else {
+            tls = nil
         }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -111,8 +115,9 @@ public final class SimulatorServer: Sendable {
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
         let boundPort = channel.localAddress?.port ?? port
-        return SimulatorServer(fleet: fleet, host: host, port: boundPort, scheme: tls == nil ? "http" : "https",
-                               channel: channel, shared: shared)
+        return SimulatorServer(
+            fleet: fleet, host: host, port: boundPort, scheme: tls == nil ? "http" : "https",
+            channel: channel, shared: shared)
     }
 
     /// Stops accepting connections and closes the listening socket.
@@ -181,9 +186,11 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             send(htmlError(status), keepAlive: keepAlive, context: context)
         case .throttle?:
             let wait = options.faults.retryAfterSeconds
-            send(Answer(status: .tooManyRequests,
-                        body: "{\"detail\": \"Request was throttled. Expected available in \(wait) seconds.\"}",
-                        headers: [("Retry-After", String(wait))]), keepAlive: keepAlive, context: context)
+            send(
+                Answer(
+                    status: .tooManyRequests,
+                    body: "{\"detail\": \"Request was throttled. Expected available in \(wait) seconds.\"}",
+                    headers: [("Retry-After", String(wait))]), keepAlive: keepAlive, context: context)
         case .slow?:
             let channel = context.channel
             let loop = context.eventLoop
@@ -198,7 +205,8 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         case .truncate?:
             var headers = HTTPHeaders([("Content-Type", answer.contentType), ("Content-Length", String(answer.body.count))])
             headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
             let half = answer.body.prefix(answer.body.count / 2)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: half)))), promise: nil)
             context.close(promise: nil)
@@ -206,8 +214,11 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             answer.body = Array(answer.body.dropLast(answer.body.count / 3)) + Array(",}".utf8)
             send(answer, keepAlive: keepAlive, context: context)
         case .html?:
-            send(Answer(status: .ok, body: "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Please sign in</form></body></html>",
-                        contentType: "text/html; charset=utf-8"), keepAlive: keepAlive, context: context)
+            send(
+                Answer(
+                    status: .ok,
+                    body: "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Please sign in</form></body></html>",
+                    contentType: "text/html; charset=utf-8"), keepAlive: keepAlive, context: context)
         case .trickle?:
             trickle(answer, context: context)
         case .huge?:
@@ -235,7 +246,11 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
                 return Answer(status: .ok, body: body)
             case (.GET, "/_sim/stats"):
                 let live = shared.fleet.liveStreams.count
-                return Answer(status: .ok, body: "{\"live_streams\": \(live), \"ticks\": \(shared.fleet.ticks), \"requests\": \(shared.requests.withLockedValue { $0 })}")
+                return Answer(
+                    status: .ok,
+                    body:
+                        "{\"live_streams\": \(live), \"ticks\": \(shared.fleet.ticks), \"requests\": \(shared.requests.withLockedValue { $0 })}"
+                )
             default:
                 return htmlError(404)
             }
@@ -252,8 +267,9 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         if let token = options.token {
             let given = request.headers.first(name: "authorization")
             if given == nil {
-                return Answer(status: .unauthorized, body: "{\"detail\": \"Authentication credentials were not provided.\"}",
-                              headers: [("WWW-Authenticate", "Token")])
+                return Answer(
+                    status: .unauthorized, body: "{\"detail\": \"Authentication credentials were not provided.\"}",
+                    headers: [("WWW-Authenticate", "Token")])
             }
             if given != "Token \(token)" && given != "Bearer \(token)" {
                 return Answer(status: .unauthorized, body: "{\"detail\": \"Invalid token.\"}", headers: [("WWW-Authenticate", "Token")])
@@ -285,7 +301,8 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
     private func list(request: HTTPRequestHead, query: [String: String], options: SimulatorOptions) -> Answer {
         func item(_ json: String) -> String {
             guard options.slimList, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-                  let id = value["id"], let uid = value["job_uid"] as? String else { return json }
+                let id = value["id"], let uid = value["job_uid"] as? String
+            else { return json }
             return "{\"id\": \(id), \"job_uid\": \"\(uid)\"}"
         }
         if options.pageSize <= 0 {
@@ -304,14 +321,16 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             if p < 1 || p > pages { return "null" }
             return p == 1 ? "\"\(origin)/api/streams/?format=json\"" : "\"\(origin)/api/streams/?format=json&page=\(p)\""
         }
-        let body = "{\"count\": \(result.total), \"next\": \(link(page + 1)), \"previous\": \(link(page - 1)), \"results\": ["
+        let body =
+            "{\"count\": \(result.total), \"next\": \(link(page + 1)), \"previous\": \(link(page - 1)), \"results\": ["
             + result.items.map(item).joined(separator: ", ") + "]}"
         return Answer(status: .ok, body: body)
     }
 
     private func htmlError(_ code: Int) -> Answer {
         let status = HTTPResponseStatus(statusCode: code)
-        let body = code == 404
+        let body =
+            code == 404
             ? "<!doctype html>\n<html lang=\"en\">\n<head><title>Not Found</title></head>\n<body><h1>Not Found</h1><p>The requested resource was not found on this server.</p></body>\n</html>\n"
             : "<html>\r\n<head><title>\(code) \(status.reasonPhrase)</title></head>\r\n<body>\r\n<center><h1>\(code) \(status.reasonPhrase)</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         return Answer(status: status, body: body, contentType: "text/html; charset=utf-8")
@@ -339,7 +358,10 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)
         @Sendable func step(_ index: Int) {
-            guard channel.isActive, index < bytes.count else { channel.close(promise: nil); return }
+            guard channel.isActive, index < bytes.count else {
+                channel.close(promise: nil)
+                return
+            }
             bound.value.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: [bytes[index]])))), promise: nil)
             loop.scheduleTask(in: .milliseconds(200)) { step(index + 1) }
         }
@@ -351,7 +373,8 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
     private func huge(bytes total: Int, context: ChannelHandlerContext) {
         let headers = HTTPHeaders([("Content-Type", "application/json"), ("Connection", "close")])
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        let opening = Array("{\"padding\": \"".utf8), closing = Array("\"}".utf8)
+        let opening = Array("{\"padding\": \"".utf8)
+        let closing = Array("\"}".utf8)
         let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)
         let channel = context.channel
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

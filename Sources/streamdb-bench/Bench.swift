@@ -54,7 +54,8 @@ struct StreamdbBench: AsyncParsableCommand {
             handler.logLevel = .error
             return handler
         }
-        let binary = streamdb ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "streamdb").path()
+        let binary =
+            streamdb ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "streamdb").path()
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no streamdb binary at \(binary): build it first (swift build -c release).")
         }
@@ -72,14 +73,17 @@ struct StreamdbBench: AsyncParsableCommand {
         let sizes = full ? [1000, 10000, 50000] : self.sizes
         try await fullSync(sizes: sizes, binary: binary, work: work, report: &report)
         try await detailSync(binary: binary, work: work, report: &report)
-        try await queries(binary: binary, work: work, report: &report,
-                          streams: full ? 10000 : queryStreams, versions: full ? 100 : queryVersions)
+        try await queries(
+            binary: binary, work: work, report: &report,
+            streams: full ? 10000 : queryStreams, versions: full ? 100 : queryVersions)
         // Built by the same `swift run` as the streamdb beside it: linked the same way.
         let staticRuntime = !((try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.contains("libswiftCore.so") ?? true)
-        let text = report.markdown(command: "swift build -c release" + (staticRuntime ? " --static-swift-stdlib" : "")
-                                   + " && .build/release/streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined(),
-                                   analysisPath: URL(fileURLWithPath: output).deletingLastPathComponent().appending(path: "ANALYSIS.md").path())
-        try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let text = report.markdown(
+            command: "swift build -c release" + (staticRuntime ? " --static-swift-stdlib" : "")
+                + " && .build/release/streamdb-bench" + CommandLine.arguments.dropFirst().map { " " + $0 }.joined(),
+            analysisPath: URL(fileURLWithPath: output).deletingLastPathComponent().appending(path: "ANALYSIS.md").path())
+        try FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(toFile: output, atomically: true, encoding: .utf8)
         print(text)
         print("written to \(output)")
@@ -114,23 +118,30 @@ struct StreamdbBench: AsyncParsableCommand {
                     versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore)
                 if changed == 0 {
                     let sizeThen = fileSize(db)
-                    for _ in 0..<Report.Resync.laterRuns { _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"]) }
+                    for _ in 0..<Report.Resync.laterRuns {
+                        _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+                    }
                     row.laterGrowth = fileSize(db) - sizeThen
                 }
                 report.resync.append(row)
                 if share > 0 && changed > 0 {
-                    report.storage.append(.init(kind: "status-only change", streams: n,
-                                                versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
+                    report.storage.append(
+                        .init(
+                            kind: "status-only change", streams: n,
+                            versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
                 }
             }
             // A config change on 10 %: bytes per version.
             let live = fleet.liveStreams
             for (i, stream) in live.prefix(live.count / 10).enumerated() { fleet.setThreshold(stream.jobUID, 100 + i % 800) }
-            let before = try counts(db), sizeBefore = fileSize(db)
+            let before = try counts(db)
+            let sizeBefore = fileSize(db)
             _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
             let after = try counts(db)
-            report.storage.append(.init(kind: "config change", streams: n,
-                                        versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
+            report.storage.append(
+                .init(
+                    kind: "config change", streams: n,
+                    versions: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore))
             report.fileSizes.append((n, fileSize(db)))
             await server.stop()
         }
@@ -166,8 +177,12 @@ struct StreamdbBench: AsyncParsableCommand {
         _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
         let uids = fleet.liveStreams.map(\.jobUID)
         for concurrency in [8, 32, 64] {
-            let sync = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet", "--no-list",
-                                                "--concurrency", String(concurrency)])
+            let sync = try runMeasured(
+                binary,
+                [
+                    "sync", "--url", server.baseURL, "--db", db, "--quiet", "--no-list",
+                    "--concurrency", String(concurrency),
+                ])
             let ceiling = try await bareDetailLoop(server.baseURL, uids: uids, concurrency: concurrency)
             report.detail.append(.init(streams: uids.count, concurrency: concurrency, seconds: sync.seconds, ceiling: ceiling))
         }
@@ -184,7 +199,8 @@ struct StreamdbBench: AsyncParsableCommand {
                 func next() {
                     guard let uid = pending.next() else { return }
                     group.addTask {
-                        let response = try await client.execute(HTTPClientRequest(url: "\(base)/api/streams/\(uid)/?format=json"), timeout: .seconds(30))
+                        let response = try await client.execute(
+                            HTTPClientRequest(url: "\(base)/api/streams/\(uid)/?format=json"), timeout: .seconds(30))
                         _ = try await response.body.collect(upTo: 1 << 20)
                     }
                 }
@@ -260,9 +276,11 @@ struct StreamdbBench: AsyncParsableCommand {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         return try queue.read { db in
-            let uid = try String.fetchOne(db, sql: "SELECT job_uid FROM streams ORDER BY job_uid LIMIT 1 OFFSET ?", arguments: [streams / 2])!
-            let moment = try String.fetchOne(db, sql: "SELECT observed_at FROM snapshots WHERE job_uid = ? AND version = ?",
-                                             arguments: [uid, max(1, versions / 2)])!
+            let uid = try String.fetchOne(
+                db, sql: "SELECT job_uid FROM streams ORDER BY job_uid LIMIT 1 OFFSET ?", arguments: [streams / 2])!
+            let moment = try String.fetchOne(
+                db, sql: "SELECT observed_at FROM snapshots WHERE job_uid = ? AND version = ?",
+                arguments: [uid, max(1, versions / 2)])!
             return (uid, moment)
         }
     }
@@ -271,8 +289,10 @@ struct StreamdbBench: AsyncParsableCommand {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         return try queue.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshots") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM status_history") ?? 0)
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM snapshots") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM status_history") ?? 0
+            )
         }
     }
 }

@@ -15,8 +15,7 @@ func runMeasured(_ executable: String, _ arguments: [String], environment: [Stri
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
+        for pointer in argv + envp { free(pointer) }
     }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -53,8 +52,9 @@ final class PeakRSSWatcher: @unchecked Sendable {
             let path = "/proc/\(pid)/status"
             while lock.withLock({ running }) {
                 if let text = try? String(contentsOfFile: path, encoding: .utf8),
-                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                   let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+                    let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                    let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+                {
                     lock.withLock { peak = max(peak, kib) }
                 }
                 usleep(2000)

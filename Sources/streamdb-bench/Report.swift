@@ -8,9 +8,19 @@ import StreamDBSync
 
 /// The figures of one benchmark run, and their Markdown table.
 struct Report {
-    struct FullSync { let streams: Int; let seconds: Double; let rss: Double; let ceiling: Double }
+    struct FullSync {
+        let streams: Int
+        let seconds: Double
+        let rss: Double
+        let ceiling: Double
+    }
     struct Resync {
-        let streams: Int; let changedShare: Double; let seconds: Double; let firstSeconds: Double; let versionsWritten: Int; let bytesGrown: Int
+        let streams: Int
+        let changedShare: Double
+        let seconds: Double
+        let firstSeconds: Double
+        let versionsWritten: Int
+        let bytesGrown: Int
         /// Unchanged resyncs only: what the file grew in ``laterRuns`` more.
         var laterGrowth: Int?
         /// Unchanged resyncs run after the first one, to see the growth of a run past the page size.
@@ -32,12 +42,18 @@ struct Report {
         }
     }
     struct Detail {
-        let streams: Int; let concurrency: Int; let seconds: Double; let ceiling: Double
+        let streams: Int
+        let concurrency: Int
+        let seconds: Double
+        let ceiling: Double
         /// streamdb's request rate as a share of the bare client's.
         var share: Double { ceiling / seconds }
     }
     struct Storage {
-        let kind: String; let streams: Int; let versions: Int; let bytesGrown: Int
+        let kind: String
+        let streams: Int
+        let versions: Int
+        let bytesGrown: Int
         var perVersion: Double { Double(bytesGrown) / Double(max(1, versions)) }
         /// A status-only row with enough versions to say more than the page size.
         var judged: Bool { kind.hasPrefix("status") && versions >= Target.fewestVersionsJudged }
@@ -92,8 +108,10 @@ struct Report {
 
             """
         for r in fullSync {
-            let target = r.streams == 10000 ? mark(r.seconds < Target.firstSyncSeconds) : (r.streams == 50000 ? mark(r.rss < Target.peakRSSMiB) : "")
-            out += "| \(r.streams) | \(sec(r.seconds)) | \(Int(Double(r.streams) / r.seconds)) | \(String(format: "%.0f MiB", r.rss)) | \(sec(r.ceiling)) | \(String(format: "%.1fx", r.seconds / r.ceiling)) | \(target) |\n"
+            let target =
+                r.streams == 10000 ? mark(r.seconds < Target.firstSyncSeconds) : (r.streams == 50000 ? mark(r.rss < Target.peakRSSMiB) : "")
+            out +=
+                "| \(r.streams) | \(sec(r.seconds)) | \(Int(Double(r.streams) / r.seconds)) | \(String(format: "%.0f MiB", r.rss)) | \(sec(r.ceiling)) | \(String(format: "%.1fx", r.seconds / r.ceiling)) | \(target) |\n"
         }
         out += """
 
@@ -104,7 +122,8 @@ struct Report {
 
             """
         for d in detail {
-            out += "| \(d.streams) | \(d.concurrency) | \(sec(d.seconds)) | \(Int(Double(d.streams) / d.seconds)) | \(sec(d.ceiling)) | \(String(format: "%.0f %%", d.share * 100)) | \(d.concurrency == 32 ? mark(d.share >= Target.detailShare) : "") |\n"
+            out +=
+                "| \(d.streams) | \(d.concurrency) | \(sec(d.seconds)) | \(Int(Double(d.streams) / d.seconds)) | \(sec(d.ceiling)) | \(String(format: "%.0f %%", d.share * 100)) | \(d.concurrency == 32 ? mark(d.share >= Target.detailShare) : "") |\n"
         }
         out += """
 
@@ -122,7 +141,8 @@ struct Report {
         for r in resync {
             let target = r.changedShare == 0 ? mark(r.unchangedMisses.isEmpty) : ""
             let later = r.laterGrowth.map { "\($0 / Resync.laterRuns) B" } ?? ""
-            out += "| \(r.streams) | \(String(format: "%.0f %%", r.changedShare * 100)) | \(sec(r.seconds)) | \(String(format: "%.0f %%", r.ratio * 100)) | \(r.versionsWritten) | \(r.bytesGrown) B | \(later) | \(target) |\n"
+            out +=
+                "| \(r.streams) | \(String(format: "%.0f %%", r.changedShare * 100)) | \(sec(r.seconds)) | \(String(format: "%.0f %%", r.ratio * 100)) | \(r.versionsWritten) | \(r.bytesGrown) B | \(later) | \(target) |\n"
         }
         out += """
 
@@ -157,7 +177,8 @@ struct Report {
 
             """
         for s in storage {
-            let verdict = !s.kind.hasPrefix("status") ? "" : !s.judged ? "too few versions to judge" : mark(s.perVersion < Target.statusOnlyBytes)
+            let verdict =
+                !s.kind.hasPrefix("status") ? "" : !s.judged ? "too few versions to judge" : mark(s.perVersion < Target.statusOnlyBytes)
             out += "| \(s.kind) | \(s.streams) | \(s.versions) | \(s.bytesGrown) B | \(Int(s.perVersion)) | \(verdict) |\n"
         }
         out += "\n| streams | file size after all syncs |\n| ---: | ---: |\n"
@@ -179,33 +200,44 @@ struct Report {
             rows.append((target, figure, met ? "met" : "**not met**: " + far))
         }
         if let r = fullSync.first(where: { $0.streams == 10000 }) {
-            add("1. first sync of 10,000 streams < 0.5 s", String(format: "%.3f s (%.1fx the bare page loop)", r.seconds, r.seconds / r.ceiling),
+            add(
+                "1. first sync of 10,000 streams < 0.5 s",
+                String(format: "%.3f s (%.1fx the bare page loop)", r.seconds, r.seconds / r.ceiling),
                 met: r.seconds < Target.firstSyncSeconds, far: String(format: "%.1f times the target", r.seconds / Target.firstSyncSeconds))
         }
         if let r = fullSync.max(by: { $0.streams < $1.streams }) {
             let rss = fullSync.map { String(format: "%.0f", $0.rss) }.joined(separator: " / ")
-            add("1. peak RSS flat in N, < 100 MB at 50,000", "\(rss) MiB at \(fullSync.map { String($0.streams) }.joined(separator: " / "))",
+            add(
+                "1. peak RSS flat in N, < 100 MB at 50,000",
+                "\(rss) MiB at \(fullSync.map { String($0.streams) }.joined(separator: " / "))",
                 met: r.rss < Target.peakRSSMiB, far: String(format: "%.0f MiB over", r.rss - Target.peakRSSMiB))
         }
         if let d = detail.first(where: { $0.concurrency == 32 }) {
-            add("2. detail-only >= 50 % of the bare client at concurrency 32", String(format: "%.0f %%", d.share * 100),
+            add(
+                "2. detail-only >= 50 % of the bare client at concurrency 32", String(format: "%.0f %%", d.share * 100),
                 met: d.share >= Target.detailShare, far: String(format: "%.0f points short", (Target.detailShare - d.share) * 100))
         }
         for r in resync where r.changedShare == 0 {
             let misses = r.unchangedMisses
-            add("3. unchanged resync of \(r.streams): <= 60 %, 0 versions, < 1 KB per 1,000 streams",
-                String(format: "%.0f %%, %d versions, %.0f B per 1,000 streams", r.ratio * 100, r.versionsWritten, r.growthPerThousandStreams),
+            add(
+                "3. unchanged resync of \(r.streams): <= 60 %, 0 versions, < 1 KB per 1,000 streams",
+                String(
+                    format: "%.0f %%, %d versions, %.0f B per 1,000 streams", r.ratio * 100, r.versionsWritten, r.growthPerThousandStreams),
                 met: misses.isEmpty, far: misses.joined(separator: ", "))
         }
         for (name, p) in queries where ["history", "show", "diff"].contains(name) {
-            add("4. `\(name)` < 20 ms with process start", "\(ms(p.median)) (process start alone \(ms(processStart.median)))",
+            add(
+                "4. `\(name)` < 20 ms with process start", "\(ms(p.median)) (process start alone \(ms(processStart.median)))",
                 met: p.median < Target.querySeconds, far: "\(ms(p.median - Target.querySeconds)) over")
         }
         if let p = queries.first(where: { $0.0 == "regions --as-of" })?.1 {
-            add("4. `regions --as-of` < 300 ms", ms(p.median), met: p.median < Target.asOfSeconds, far: "\(ms(p.median - Target.asOfSeconds)) over")
+            add(
+                "4. `regions --as-of` < 300 ms", ms(p.median), met: p.median < Target.asOfSeconds,
+                far: "\(ms(p.median - Target.asOfSeconds)) over")
         }
         for s in storage where s.judged {
-            add("5. status-only version < 300 B (\(s.streams) streams, \(s.versions) versions)", String(format: "%.0f B", s.perVersion),
+            add(
+                "5. status-only version < 300 B (\(s.streams) streams, \(s.versions) versions)", String(format: "%.0f B", s.perVersion),
                 met: s.perVersion < Target.statusOnlyBytes, far: String(format: "%.0f B over", s.perVersion - Target.statusOnlyBytes))
         }
         var out = """

@@ -33,7 +33,9 @@ extension Streamdb {
         @Option(help: ArgumentHelp("The analytics server, e.g. https://analytics.example. Default: $STREAMDB_URL.", valueName: "url"))
         var url: String?
 
-        @Option(help: ArgumentHelp("API token. Prefer $STREAMDB_TOKEN or --token-file: a command line is visible to other users.", valueName: "token"))
+        @Option(
+            help: ArgumentHelp(
+                "API token. Prefer $STREAMDB_TOKEN or --token-file: a command line is visible to other users.", valueName: "token"))
         var token: String?
 
         @Option(help: ArgumentHelp("Read the API token from this file.", valueName: "file"))
@@ -72,7 +74,10 @@ extension Streamdb {
         @Flag(help: "Store passwords in camera and callback URLs as served (masked as *** by default).")
         var keepURLCredentials = false
 
-        @Flag(help: "Read the whole database for damage before writing, even when not due (due: when something other than a clean sync changed the file, and once a day).")
+        @Flag(
+            help:
+                "Read the whole database for damage before writing, even when not due (due: when something other than a clean sync changed the file, and once a day)."
+        )
         var checkIntegrity = false
 
         @Flag(help: "Wait for a running sync on the same database to finish instead of stopping.")
@@ -90,7 +95,8 @@ extension Streamdb {
             guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
             guard retries >= 0 && retries <= 20 else { throw ValidationError("--retries must be between 0 and 20.") }
             for uid in jobUIDs where JobUID.normalized(uid.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
-                throw ValidationError("--job-uid: '\(uid.prefix(80))' is not a job_uid (a UUID such as 00617614-b938-11ee-bfd6-5622fced16a0).")
+                throw ValidationError(
+                    "--job-uid: '\(uid.prefix(80))' is not a job_uid (a UUID such as 00617614-b938-11ee-bfd6-5622fced16a0).")
             }
         }
 

@@ -31,15 +31,17 @@ struct CommandLineTests {
             #expect(csv.stdout.hasPrefix("from,to,duration,event,status,time_source,note\r\n"))
 
             // Status labels from --status-labels or $STREAMDB_STATUS_LABELS; unmapped codes stay raw.
-            let status = try #require(try h.read { db in
-                try Int.fetchOne(db, sql: "SELECT status FROM streams WHERE job_uid = ?", arguments: [uid])
-            })
+            let status = try #require(
+                try h.read { db in
+                    try Int.fetchOne(db, sql: "SELECT status FROM streams WHERE job_uid = ?", arguments: [uid])
+                })
             let labels = h.directory.appending(path: "labels.txt")
             try "# test labels\n\(status)=LABELLED_\(status)\n".write(to: labels, atomically: true, encoding: .utf8)
             let named = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--status-labels", labels.path()])
             #expect(named.stdout.contains("LABELLED_\(status) (\(status))"), "\(named.stdout)")
-            let fromEnvironment = try await BuiltProduct.run(["history", uid, "--db", h.databasePath],
-                                                             environment: ["STREAMDB_STATUS_LABELS": labels.path()])
+            let fromEnvironment = try await BuiltProduct.run(
+                ["history", uid, "--db", h.databasePath],
+                environment: ["STREAMDB_STATUS_LABELS": labels.path()])
             #expect(fromEnvironment.stdout.contains("LABELLED_\(status) (\(status))"), "\(fromEnvironment.stdout)")
             try "\(status + 1000)=OTHER\n".write(to: labels, atomically: true, encoding: .utf8)
             let unmapped = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--status-labels", labels.path()])
@@ -53,7 +55,9 @@ struct CommandLineTests {
             let runs = try await BuiltProduct.run(["runs", "--db", h.databasePath])
             #expect(runs.stdout.contains("ok"))
 
-            let sql = try await BuiltProduct.run(["sql", "SELECT count(*) AS n FROM current_streams", "--db", h.databasePath, "--format", "csv"])
+            let sql = try await BuiltProduct.run([
+                "sql", "SELECT count(*) AS n FROM current_streams", "--db", h.databasePath, "--format", "csv",
+            ])
             #expect(sql.stdout == "n\r\n12\r\n")
         }
     }
@@ -92,7 +96,9 @@ struct CommandLineTests {
         }
     }
 
-    @Test("Every query command answers in every format: json parses, ndjson is one object a line, csv is RFC 4180 with a header; all three carry the same rows")
+    @Test(
+        "Every query command answers in every format: json parses, ndjson is one object a line, csv is RFC 4180 with a header; all three carry the same rows"
+    )
     func everyFormat() async throws {
         try await withHarness(streams: 20, seed: 31) { h in
             try await h.sync()
@@ -160,17 +166,25 @@ struct CommandLineTests {
         while let c = chars.popFirst() {
             if quoted {
                 if c == "\"" {
-                    if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
+                    if chars.first == "\"" {
+                        field.append("\"")
+                        chars.removeFirst()
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     field.append(c)
                 }
             } else if c == "\"" && field.isEmpty {
                 quoted = true
             } else if c == "," {
-                row.append(field); field = ""
+                row.append(field)
+                field = ""
             } else if c == "\r\n" {
-                row.append(field); field = ""
-                rows.append(row); row = []
+                row.append(field)
+                field = ""
+                rows.append(row)
+                row = []
             } else if c == "\n" || c == "\r" || c == "\"" {
                 return nil
             } else {
@@ -203,8 +217,9 @@ struct CommandLineTests {
         var options = SimulatorOptions()
         options.token = "right"
         try await withHarness(streams: 3, options: options) { h in
-            let refused = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath],
-                                                     environment: ["STREAMDB_TOKEN": "wrong"])
+            let refused = try await BuiltProduct.run(
+                ["sync", "--url", h.server.baseURL, "--db", h.databasePath],
+                environment: ["STREAMDB_TOKEN": "wrong"])
             #expect(refused.status == 2)
             #expect(refused.stderr.contains("token was refused"))
 
@@ -212,9 +227,10 @@ struct CommandLineTests {
             #expect(bad.status == 2)
 
             // A uid that is not one is a bad argument: refused before any request, nothing recorded.
-            let badUID = try await BuiltProduct.run([
-                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--job-uid", "nonsense",
-            ], environment: ["STREAMDB_TOKEN": "right"])
+            let badUID = try await BuiltProduct.run(
+                [
+                    "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--job-uid", "nonsense",
+                ], environment: ["STREAMDB_TOKEN": "right"])
             #expect(badUID.status == 2)
             #expect(badUID.stderr.contains("'nonsense' is not a job_uid"))
             let runsBefore = try h.count("SELECT count(*) FROM sync_runs")
@@ -222,9 +238,10 @@ struct CommandLineTests {
             // A bad line in a jobs file is recorded and skipped; the rest is synced: partial.
             let jobsFile = h.directory.appending(path: "jobs.txt").path()
             try "nonsense\n".write(toFile: jobsFile, atomically: true, encoding: .utf8)
-            let partial = try await BuiltProduct.run([
-                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--jobs-file", jobsFile,
-            ], environment: ["STREAMDB_TOKEN": "right"])
+            let partial = try await BuiltProduct.run(
+                [
+                    "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--jobs-file", jobsFile,
+                ], environment: ["STREAMDB_TOKEN": "right"])
             #expect(partial.status == 1)
             #expect(partial.stdout.contains("3 new"))
             #expect(try h.count("SELECT count(*) FROM sync_runs") == runsBefore + 1)
@@ -274,18 +291,22 @@ struct CommandLineTests {
                 for stream in h.fleet.liveStreams.prefix(40) { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
             }
             // Small batches, so that kills land between commits as well as inside one.
-            let (process, _, _) = try BuiltProduct.launch(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet",
-                                                           "--batch-size", String([7, 25, 1000][iteration % 3])])
+            let (process, _, _) = try BuiltProduct.launch([
+                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet",
+                "--batch-size", String([7, 25, 1000][iteration % 3]),
+            ])
             try await Task.sleep(for: .milliseconds(Int.random(in: 30...600)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
             let (integrity, foreignKeys, missingCurrent, brokenPayloads) = try h.read { db in
-                (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-                 try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
-                 // Every current version exists, and every version's documents do.
-                 try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL),
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL"))
+                (
+                    try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                    try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
+                    // Every current version exists, and every version's documents do.
+                    try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL")
+                )
             }
             #expect(integrity == "ok")
             #expect(foreignKeys == 0)

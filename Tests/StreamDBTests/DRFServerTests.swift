@@ -43,10 +43,13 @@ struct DRFServerTests {
         try server.execute("UPDATE streamsapp_stream SET status = 6, updated_at = ? WHERE job_uid = ?", [Self.now(), s[0].hexUID])
         let edited = s[1].json.replacingOccurrences(of: "\\\"Threshold\\\": \(s[1].config.threshold)", with: "\\\"Threshold\\\": 999")
         let editedConfig = try #require(try JSONValue.parse(edited)["platform_json"]?.stringValue)
-        try server.execute("UPDATE streamsapp_stream SET platform_json = ?, updated_at = ? WHERE job_uid = ?", [editedConfig, Self.now(), s[1].hexUID])
+        try server.execute(
+            "UPDATE streamsapp_stream SET platform_json = ?, updated_at = ? WHERE job_uid = ?", [editedConfig, Self.now(), s[1].hexUID])
         try server.execute("UPDATE streamsapp_stream SET updated_at = ? WHERE job_uid = ?", [Self.now(), s[2].hexUID])
-        try server.execute("DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[3].hexUID])
-        try server.execute("DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[4].hexUID])
+        try server.execute(
+            "DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[3].hexUID])
+        try server.execute(
+            "DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [s[4].hexUID])
         try server.execute("DELETE FROM streamsapp_stream WHERE job_uid = ?", [s[4].hexUID])
 
         let second = try await BuiltProduct.run(base, environment: ["STREAMDB_TOKEN": server.token])
@@ -55,12 +58,23 @@ struct DRFServerTests {
 
         let queue = try DatabaseQueue(path: history)
         let (events, versions, threshold, runs) = try queue.read { db in
-            (try Row.fetchAll(db, sql: "SELECT job_uid, event, status FROM status_history WHERE sync_run_id = (SELECT max(id) FROM sync_runs) ORDER BY job_uid"),
-             try Row.fetchAll(db, sql: "SELECT job_uid, version FROM snapshots WHERE version > 1 ORDER BY job_uid"),
-             try Int.fetchOne(db, sql: "SELECT json_extract(platform_config, '$.Pipeline.Detector.Threshold') FROM stream_versions WHERE job_uid = ? AND version = 2", arguments: [s[1].jobUID]),
-             try Row.fetchAll(db, sql: "SELECT outcome, listing FROM sync_runs ORDER BY id"))
+            (
+                try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT job_uid, event, status FROM status_history WHERE sync_run_id = (SELECT max(id) FROM sync_runs) ORDER BY job_uid"
+                ),
+                try Row.fetchAll(db, sql: "SELECT job_uid, version FROM snapshots WHERE version > 1 ORDER BY job_uid"),
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT json_extract(platform_config, '$.Pipeline.Detector.Threshold') FROM stream_versions WHERE job_uid = ? AND version = 2",
+                    arguments: [s[1].jobUID]),
+                try Row.fetchAll(db, sql: "SELECT outcome, listing FROM sync_runs ORDER BY id")
+            )
         }
-        #expect(Set(events.map { "\($0["job_uid"] as String):\($0["event"] as String)" })
+        #expect(
+            Set(events.map { "\($0["job_uid"] as String):\($0["event"] as String)" })
                 == ["\(s[0].jobUID):changed", "\(s[4].jobUID):gone"])
         #expect(Set(versions.map { $0["job_uid"] as String }) == [s[0].jobUID, s[1].jobUID, s[3].jobUID])
         #expect(threshold == 999)
@@ -120,7 +134,8 @@ final class DRFServer: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // The server writes "PORT n" and "TOKEN t" to the handshake file once it listens.
-        var port: String?, token: String?
+        var port: String?
+        var token: String?
         for _ in 0..<600 where port == nil || token == nil {
             try await Task.sleep(for: .milliseconds(50))
             guard process.isRunning else { break }

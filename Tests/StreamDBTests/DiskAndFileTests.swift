@@ -33,11 +33,13 @@ struct DiskAndFileTests {
     /// Checks that the database is consistent and that run 1's versions are as `before`.
     static func expectWhole(_ h: TestHarness, run1 before: [Row]) throws {
         let (integrity, foreignKeys, missingCurrent, brokenPayloads, run1) = try h.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-             try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
-             try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL"),
-             try Row.fetchAll(db, sql: Self.run1VersionsSQL))
+            (
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
+                try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_versions WHERE payload IS NULL"),
+                try Row.fetchAll(db, sql: Self.run1VersionsSQL)
+            )
         }
         #expect(integrity == "ok")
         #expect(foreignKeys == 0)
@@ -59,15 +61,17 @@ struct DiskAndFileTests {
     /// One line on standard error, `streamdb: ...`, that says `what`.
     static func expectOneSentence(_ result: BuiltProduct.Result, saying what: [String]) {
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        #expect(lines.count == 1 && lines.first?.hasPrefix("streamdb: ") == true && lines.first?.hasSuffix(".") == true,
-                "not one sentence: \(result.stderr)")
+        #expect(
+            lines.count == 1 && lines.first?.hasPrefix("streamdb: ") == true && lines.first?.hasSuffix(".") == true,
+            "not one sentence: \(result.stderr)")
         #expect(what.contains { result.stderr.contains($0) }, "\(result.stderr) says none of \(what)")
     }
 
     // MARK: - A full disk
 
-    @Test("A full disk stops a sync with one sentence and status 2; what was written is whole; the next sync completes",
-          .enabled(if: Tmpfs.available, "mounting a tmpfs is not permitted here: the max_page_count test below covers SQLITE_FULL"))
+    @Test(
+        "A full disk stops a sync with one sentence and status 2; what was written is whole; the next sync completes",
+        .enabled(if: Tmpfs.available, "mounting a tmpfs is not permitted here: the max_page_count test below covers SQLITE_FULL"))
     func diskFull() async throws {
         var options = SimulatorOptions()
         options.pageSize = 5  // with --batch-size 5, a transaction per five streams: the disk fills up part way
@@ -153,8 +157,9 @@ struct DiskAndFileTests {
         try FileManager.default.setAttributes([.posixPermissions: databaseMode], ofItemAtPath: h.databasePath)
     }
 
-    @Test("A read-only database file: sync stops with one sentence and status 2 and the file is unchanged; queries still read it",
-          .enabled(if: BuiltProduct.canRunUnprivileged, "cannot run the binary as an unprivileged user (needs root and setpriv)"))
+    @Test(
+        "A read-only database file: sync stops with one sentence and status 2 and the file is unchanged; queries still read it",
+        .enabled(if: BuiltProduct.canRunUnprivileged, "cannot run the binary as an unprivileged user (needs root and setpriv)"))
     func readOnlyFile() async throws {
         try await withHarness(streams: 4) { h in
             try await h.sync()
@@ -171,16 +176,18 @@ struct DiskAndFileTests {
         }
     }
 
-    @Test("A read-only folder: sync stops with one sentence and status 2, with or without a lock file, and the file is unchanged",
-          .enabled(if: BuiltProduct.canRunUnprivileged, "cannot run the binary as an unprivileged user (needs root and setpriv)"))
+    @Test(
+        "A read-only folder: sync stops with one sentence and status 2, with or without a lock file, and the file is unchanged",
+        .enabled(if: BuiltProduct.canRunUnprivileged, "cannot run the binary as an unprivileged user (needs root and setpriv)"))
     func readOnlyDirectory() async throws {
         try await withHarness(streams: 4) { h in
             try await h.sync()
             #expect(FileManager.default.createFile(atPath: h.databasePath + ".lock", contents: nil))
             try Self.giveToNobody(h, databaseMode: 0o600)
             // The folder stays root's: nobody can write the file, but create nothing beside it.
-            try FileManager.default.setAttributes([.ownerAccountID: 0, .groupOwnerAccountID: 0, .posixPermissions: 0o755],
-                                                  ofItemAtPath: h.directory.path())
+            try FileManager.default.setAttributes(
+                [.ownerAccountID: 0, .groupOwnerAccountID: 0, .posixPermissions: 0o755],
+                ofItemAtPath: h.directory.path())
             let bytes = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
             let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath]
             // A lock file of an earlier sync is there (nobody's), but SQLite cannot create its WAL.
@@ -229,8 +236,9 @@ struct DiskAndFileTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("A damaged database file: sync and the query commands say so in one sentence with status 2, and do not write it",
-          arguments: Damage.allCases)
+    @Test(
+        "A damaged database file: sync and the query commands say so in one sentence with status 2, and do not write it",
+        arguments: Damage.allCases)
     func damaged(_ damage: Damage) async throws {
         try await withHarness(streams: 20) { h in
             try await h.sync()
@@ -251,7 +259,8 @@ struct DiskAndFileTests {
                 bytes = Data(String(repeating: "job_uid,status\n", count: 1000).utf8)
             }
             try bytes.write(to: url)
-            let said = damage == .notADatabase
+            let said =
+                damage == .notADatabase
                 ? ["is not a streamdb database"]
                 : ["is corrupted", "is not a streamdb database"]
 
@@ -261,8 +270,10 @@ struct DiskAndFileTests {
             #expect(try Data(contentsOf: url) == bytes)
 
             let uid = h.fleet.liveStreams[0].jobUID
-            let queries = [["runs"], ["history", uid], ["regions"], ["streams"], ["show", uid], ["diff", uid],
-                           ["sql", "SELECT count(*), sum(length(json)) FROM documents"]]
+            let queries = [
+                ["runs"], ["history", uid], ["regions"], ["streams"], ["show", uid], ["diff", uid],
+                ["sql", "SELECT count(*), sum(length(json)) FROM documents"],
+            ]
             for query in queries {
                 let result = try await BuiltProduct.run(query + ["--db", h.databasePath], killAfter: .seconds(120))
                 #expect(!result.signalled, "\(query) crashed")
@@ -275,7 +286,9 @@ struct DiskAndFileTests {
         }
     }
 
-    @Test("The whole-file check runs when something other than a clean sync changed the file, or a day has passed; a clean resync skips it, and a page damaged since is still refused")
+    @Test(
+        "The whole-file check runs when something other than a clean sync changed the file, or a day has passed; a clean resync skips it, and a page damaged since is still refused"
+    )
     func integrityCheckWhenDue() async throws {
         try await withHarness(streams: 20) { h in
             let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--verbose"]
@@ -345,7 +358,7 @@ enum Tmpfs {
 
     private static func run(_ tool: String, _ arguments: [String]) -> Bool {
         guard let path = ["/usr/bin/\(tool)", "/bin/\(tool)"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
-              let process = try? Process.run(URL(fileURLWithPath: path), arguments: arguments)
+            let process = try? Process.run(URL(fileURLWithPath: path), arguments: arguments)
         else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0

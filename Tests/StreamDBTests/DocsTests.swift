@@ -55,9 +55,12 @@ struct DocsTests {
         try await withHarness(streams: 2) { h in
             try await h.sync()
             let columns = try h.read { db in
-                try String.fetchAll(db, sql: """
-                    SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name
-                    """).map { name in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name
+                        """
+                ).map { name in
                     (name, try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?)", arguments: [name]))
                 }
             }

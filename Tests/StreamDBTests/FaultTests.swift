@@ -21,8 +21,12 @@ struct FaultTests {
             var plan = FaultPlan()
             switch self {
             case .serverError: plan.serverErrorRate = 0.4
-            case .throttle: plan.throttleRate = 0.4; plan.retryAfterSeconds = 0
-            case .slow: plan.slowRate = 0.5; plan.slowDelay = 0.1
+            case .throttle:
+                plan.throttleRate = 0.4
+                plan.retryAfterSeconds = 0
+            case .slow:
+                plan.slowRate = 0.5
+                plan.slowDelay = 0.1
             case .reset: plan.resetRate = 0.4
             case .truncate: plan.truncateRate = 0.4
             case .malformed: plan.malformedRate = 0.4
@@ -92,7 +96,9 @@ struct FaultTests {
             options.jobUIDs = ["00000000-0000-0000-0000-000000000000"]
             let report = try await h.sync(options)
             #expect(report.outcome == .partial)
-            #expect(try h.count("SELECT count(*) FROM sync_errors WHERE kind = 'http_404' AND job_uid = '00000000-0000-0000-0000-000000000000'") == 1)
+            #expect(
+                try h.count("SELECT count(*) FROM sync_errors WHERE kind = 'http_404' AND job_uid = '00000000-0000-0000-0000-000000000000'")
+                    == 1)
             #expect(try h.historyCounts() == before)
             #expect(try h.count("SELECT count(*) FROM streams WHERE job_uid = ?", [a]) == 1)
         }
@@ -103,9 +109,12 @@ struct FaultTests {
         try h.read { db in
             var rows: [String: [[Row]]] = [:]
             for uid in try String.fetchAll(db, sql: "SELECT job_uid FROM streams") {
-                rows[uid] = [try Row.fetchAll(db, sql: "SELECT * FROM streams WHERE job_uid = ?", arguments: [uid]),
-                             try Row.fetchAll(db, sql: "SELECT * FROM snapshots WHERE job_uid = ? ORDER BY version", arguments: [uid]),
-                             try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])]
+                rows[uid] = [
+                    try Row.fetchAll(db, sql: "SELECT * FROM streams WHERE job_uid = ?", arguments: [uid]),
+                    try Row.fetchAll(db, sql: "SELECT * FROM snapshots WHERE job_uid = ? ORDER BY version", arguments: [uid]),
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid]),
+                ]
             }
             return rows
         }
@@ -114,9 +123,11 @@ struct FaultTests {
     /// After a faulty run: every stream either has the state served now, or has a row in
     /// `sync_errors` for the run and its stored rows exactly as `before`.
     private static func expectStoredOrRecorded(_ h: TestHarness, runID: Int64, before: [String: [[Row]]]) throws {
-        let failed = Set(try h.read { db in
-            try String.fetchAll(db, sql: "SELECT job_uid FROM sync_errors WHERE sync_run_id = ? AND job_uid IS NOT NULL", arguments: [runID])
-        })
+        let failed = Set(
+            try h.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT job_uid FROM sync_errors WHERE sync_run_id = ? AND job_uid IS NOT NULL", arguments: [runID])
+            })
         let after = try storedRows(h)
         for stream in h.fleet.liveStreams {
             if failed.contains(stream.jobUID) {
@@ -150,7 +161,8 @@ struct FaultTests {
             #expect(ContinuousClock.now - started < .seconds(60))
 
             let refused = try h.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM sync_errors WHERE sync_run_id = ? AND kind = 'too_large'", arguments: [report.runID])
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM sync_errors WHERE sync_run_id = ? AND kind = 'too_large'", arguments: [report.runID])
             }
             #expect(!refused.isEmpty, "no request drew the huge body")
             for row in refused {

@@ -24,22 +24,23 @@ struct MigrationTests {
                 try db.execute(sql: try Self.migration("0001_history"))
                 try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
                 try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('0001_history')")
-                try db.execute(sql: """
-                    INSERT INTO sync_runs (id, started_at, finished_at, source_url, outcome, listing)
-                    VALUES (1, '2024-01-01T00:00:00.000000Z', '2024-01-01T00:00:01.000000Z', 'http://old', 'ok', 'complete');
-                    INSERT INTO documents (id, sha256, json) VALUES
-                        (1, 'rest', '{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","regions":[]}'),
-                        (2, 'platform', '{"CaseType":"face-recognition","Pipeline":{"Areas":[]}}'),
-                        (3, 'numeric', '{"CaseType":7}');
-                    INSERT INTO streams (job_uid, status, first_seen_at, last_seen_at, last_seen_run_id, current_version, current_content_hash)
-                    VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 11, '2024-01-01T00:00:00.000000Z', '2024-01-01T00:00:00.000000Z', 1, 2, 'h2');
-                    INSERT INTO snapshots (job_uid, version, observed_at, sync_run_id, content_hash, status, rest_id, platform_config_id)
-                    VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 1, '2024-01-01T00:00:00.000000Z', 1, 'h1', 11, 1, 2),
-                           ('00617614-b938-11ee-bfd6-5622fced16a0', 2, '2024-01-01T00:00:00.500000Z', 1, 'h2', 11, 1, 3);
-                    INSERT INTO status_history (job_uid, event, status, observed_at, changed_at, changed_at_source, sync_run_id, version)
-                    VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 'first_seen', 11, '2024-01-01T00:00:00.000000Z',
-                            '2024-01-01T00:00:00.000000Z', 'sync', 1, 1);
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO sync_runs (id, started_at, finished_at, source_url, outcome, listing)
+                        VALUES (1, '2024-01-01T00:00:00.000000Z', '2024-01-01T00:00:01.000000Z', 'http://old', 'ok', 'complete');
+                        INSERT INTO documents (id, sha256, json) VALUES
+                            (1, 'rest', '{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","regions":[]}'),
+                            (2, 'platform', '{"CaseType":"face-recognition","Pipeline":{"Areas":[]}}'),
+                            (3, 'numeric', '{"CaseType":7}');
+                        INSERT INTO streams (job_uid, status, first_seen_at, last_seen_at, last_seen_run_id, current_version, current_content_hash)
+                        VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 11, '2024-01-01T00:00:00.000000Z', '2024-01-01T00:00:00.000000Z', 1, 2, 'h2');
+                        INSERT INTO snapshots (job_uid, version, observed_at, sync_run_id, content_hash, status, rest_id, platform_config_id)
+                        VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 1, '2024-01-01T00:00:00.000000Z', 1, 'h1', 11, 1, 2),
+                               ('00617614-b938-11ee-bfd6-5622fced16a0', 2, '2024-01-01T00:00:00.500000Z', 1, 'h2', 11, 1, 3);
+                        INSERT INTO status_history (job_uid, event, status, observed_at, changed_at, changed_at_source, sync_run_id, version)
+                        VALUES ('00617614-b938-11ee-bfd6-5622fced16a0', 'first_seen', 11, '2024-01-01T00:00:00.000000Z',
+                                '2024-01-01T00:00:00.000000Z', 'sync', 1, 1);
+                        """)
             }
             try old.close()
 
@@ -53,14 +54,19 @@ struct MigrationTests {
             // Old configs got their case type from the stored JSON (a number there is no case type),
             // new ones from the sync.
             let caseTypes = try h.read { db in
-                try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT document_id, case_type FROM config_case_types WHERE document_id IN (2, 3)")
+                try Dictionary(
+                    uniqueKeysWithValues: Row.fetchAll(
+                        db, sql: "SELECT document_id, case_type FROM config_case_types WHERE document_id IN (2, 3)"
+                    )
                     .map { ($0[0] as Int64, $0[1] as String?) })
             }
             #expect(caseTypes == [2: "face-recognition", 3: nil])
-            #expect(try h.count("""
-                SELECT count(*) FROM snapshots AS s LEFT JOIN config_case_types AS c ON c.document_id = s.platform_config_id
-                WHERE s.platform_config_id IS NOT NULL AND c.document_id IS NULL
-                """) == 0)
+            #expect(
+                try h.count(
+                    """
+                    SELECT count(*) FROM snapshots AS s LEFT JOIN config_case_types AS c ON c.document_id = s.platform_config_id
+                    WHERE s.platform_config_id IS NOT NULL AND c.document_id IS NULL
+                    """) == 0)
             // The index every sync rewrote is gone; the new streams carry their served digest.
             #expect(try h.count("SELECT count(*) FROM sqlite_master WHERE name = 'streams_by_last_seen_run'") == 0)
             #expect(try h.count("SELECT count(*) FROM streams WHERE served_digest IS NOT NULL") == 5)
@@ -99,14 +105,17 @@ struct MigrationTests {
     /// A fresh file holding the database streamdb wrote before migration 0003 (a demo run with
     /// status changes, disappearances and a return; see the fixture's first lines).
     static func databaseOfSchema0002(at path: String) throws {
-        let dump = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appending(path: "Fixtures/schema-0002-demo.sql"), encoding: .utf8)
+        let dump = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appending(path: "Fixtures/schema-0002-demo.sql"), encoding: .utf8)
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in try db.execute(sql: dump) }
         try queue.close()
     }
 
-    @Test("Migration 0003 moves every version and status event to the compact tables: every view answers row for row as before, and syncing goes on")
+    @Test(
+        "Migration 0003 moves every version and status event to the compact tables: every view answers row for row as before, and syncing goes on"
+    )
     func compactVersions() async throws {
         try await withHarness(streams: 5) { h in
             try Self.databaseOfSchema0002(at: h.databasePath)
@@ -124,9 +133,14 @@ struct MigrationTests {
                 #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
                 // The compact shape: 32-byte hashes, status events on their versions, only
                 // disappearances and returns in presence_events.
-                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM versions WHERE length(content_hash) <> 32 OR typeof(content_hash) <> 'blob'") == 0)
+                #expect(
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM versions WHERE length(content_hash) <> 32 OR typeof(content_hash) <> 'blob'") == 0)
                 #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM versions WHERE status_changed_at IS NOT NULL") == 170)
-                #expect(try String.fetchAll(db, sql: "SELECT event || ' ' || count(*) FROM presence_events GROUP BY event ORDER BY event") == ["back 1", "gone 9"])
+                #expect(
+                    try String.fetchAll(db, sql: "SELECT event || ' ' || count(*) FROM presence_events GROUP BY event ORDER BY event") == [
+                        "back 1", "gone 9",
+                    ])
             }
 
             // Syncing goes on in the migrated file: new streams get new keys, the old ones are
@@ -149,7 +163,10 @@ struct MigrationTests {
             // new shape would read another value there.
             let queue = try DatabaseQueue(path: h.databasePath)
             try await queue.write { db in
-                try db.execute(sql: "UPDATE status_history SET previous_status = 'odd' WHERE id = (SELECT min(id) FROM status_history WHERE event = 'changed')")
+                try db.execute(
+                    sql:
+                        "UPDATE status_history SET previous_status = 'odd' WHERE id = (SELECT min(id) FROM status_history WHERE event = 'changed')"
+                )
             }
             try queue.close()
             let before = try h.read { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }

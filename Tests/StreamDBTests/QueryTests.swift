@@ -12,7 +12,8 @@ import Testing
 /// The query layer: config diffs, as-of reconstruction, uid prefixes, reading during a sync.
 @Suite("Queries")
 struct QueryTests {
-    static let config = try! JSONValue.parse("""
+    static let config = try! JSONValue.parse(
+        """
         {"CaseType": "motion-detect", "Pipeline": {"Detector": {"Threshold": 496},
          "Watcher": {"ObjectMax": [400, 400]},
          "Areas": [{"Id": "a1", "Shape": [[0.1, 0.1], [0.2, 0.2]]}, {"Id": "a2", "Shape": [[0.3, 0.3], [0.4, 0.4]]}]}}
@@ -50,10 +51,11 @@ struct QueryTests {
             p["Areas"] = .array(p["Areas"]!.arrayValue! + [try! JSONValue.parse(#"{"Id": "a3", "Shape": []}"#)])
         }
         let diff = ConfigDiff(old: Self.config, new: changed)
-        #expect(diff.text == """
-            + Pipeline.Areas[Id=a3]: {"Id":"a3","Shape":[]}
-            ~ Pipeline.Detector.Threshold: 496 -> 512
-            """)
+        #expect(
+            diff.text == """
+                + Pipeline.Areas[Id=a3]: {"Id":"a3","Shape":[]}
+                ~ Pipeline.Detector.Threshold: 496 -> 512
+                """)
         let patch = diff.jsonPatch.arrayValue!
         #expect(patch[0]["op"] == .string("add"))
         #expect(patch[0]["path"] == .string("/Pipeline/Areas/2"))
@@ -83,9 +85,10 @@ struct QueryTests {
             filter.asOf = moment
             let history = try HistoryReader.open(path: h.databasePath)
             let table = try history.streams(filter).table(RenderContext(format: .json))
-            let reconstructed = Dictionary(uniqueKeysWithValues: table.rows.map { row -> (String, Int) in
-                (row[0].text, Int(row[1].text)!)
-            })
+            let reconstructed = Dictionary(
+                uniqueKeysWithValues: table.rows.map { row -> (String, Int) in
+                    (row[0].text, Int(row[1].text)!)
+                })
             #expect(reconstructed == served)
             #expect(Dictionary(uniqueKeysWithValues: table.rows.map { ($0[0].text, $0[2].text) }) == servedCaseTypes)
             // And the region counts then add up to the streams then, by status and by case type.
@@ -141,8 +144,10 @@ struct QueryTests {
             while !running.isCancelled, reads < 200 {
                 let store = try HistoryStore.openReadOnly(path: h.databasePath)
                 let (streams, brokenCurrent) = try store.readNow { db in
-                    (try Int.fetchOne(db, sql: "SELECT count(*) FROM current_streams") ?? 0,
-                     try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL) ?? -1)
+                    (
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM current_streams") ?? 0,
+                        try Int.fetchOne(db, sql: TestHarness.missingCurrentVersionsSQL) ?? -1
+                    )
                 }
                 #expect(streams == 60)
                 #expect(brokenCurrent == 0)
@@ -161,7 +166,10 @@ struct QueryTests {
         try await withHarness(streams: 6, seed: 41) { h in
             try await h.sync()
             let uid = h.fleet.liveStreams[0].jobUID
-            func flip() { let s = h.fleet.stream(uid)!.status; h.fleet.setStatus(uid, s == 6 ? 11 : 6) }
+            func flip() {
+                let s = h.fleet.stream(uid)!.status
+                h.fleet.setStatus(uid, s == 6 ? 11 : 6)
+            }
             flip()
             try await h.sync()
             let between = try #require(try h.read { db in try String.fetchOne(db, sql: "SELECT finished_at FROM sync_runs WHERE id = 2") })
@@ -172,7 +180,9 @@ struct QueryTests {
             let now = try history.timeline(jobUID: uid)
             let then = try history.timeline(jobUID: uid, asOf: Timestamp.parse(between)!)
             let view = try h.read { db in
-                try Row.fetchAll(db, sql: "SELECT started_at, ended_at, status FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
+                try Row.fetchAll(
+                    db, sql: "SELECT started_at, ended_at, status FROM status_intervals WHERE job_uid = ? ORDER BY started_at",
+                    arguments: [uid])
             }
             let nowIntervals = now.entries.filter(\.isInterval)
             let thenIntervals = then.entries.filter(\.isInterval)

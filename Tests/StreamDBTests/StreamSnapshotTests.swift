@@ -10,8 +10,9 @@ import Testing
 /// Normalising served objects: what counts as a change, and what a hostile body becomes.
 @Suite("Snapshot normalisation")
 struct StreamSnapshotTests {
-    static let example = try! String(contentsOf: URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().appending(path: "Fixtures/stream-detail-200.json"), encoding: .utf8)
+    static let example = try! String(
+        contentsOf: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().appending(path: "Fixtures/stream-detail-200.json"), encoding: .utf8)
 
     func snapshot(_ text: String, expected: String? = nil) throws -> StreamSnapshot {
         try StreamSnapshot(item: try JSONValue.parse(text), expectedJobUID: expected)
@@ -28,10 +29,12 @@ struct StreamSnapshotTests {
     func jobUIDs() {
         #expect(JobUID.normalized("00617614-b938-11ee-bfd6-5622fced16a0") == "00617614-b938-11ee-bfd6-5622fced16a0")
         #expect(JobUID.normalized(" 00617614-B938-11EE-BFD6-5622FCED16A0\t") == "00617614-b938-11ee-bfd6-5622fced16a0")
-        for bad in ["", "00617614", "00617614-b938-11ee-bfd6-5622fced16a", "00617614-b938-11ee-bfd6-5622fced16a00",
-                    "00617614b938-11ee-bfd6-5622fced16a0-", "{00617614-b938-11ee-bfd6-5622fced16a0}",
-                    "00617614-b938-11ee-bfd6-5622fced16g0", "00617614-b938-11ee-bfd6-5622fced16\u{e9}",
-                    "../../admin/?x=1234567890123456789012", "00617614-b938-11ee-bfd6-5622fced\n6a0"] {
+        for bad in [
+            "", "00617614", "00617614-b938-11ee-bfd6-5622fced16a", "00617614-b938-11ee-bfd6-5622fced16a00",
+            "00617614b938-11ee-bfd6-5622fced16a0-", "{00617614-b938-11ee-bfd6-5622fced16a0}",
+            "00617614-b938-11ee-bfd6-5622fced16g0", "00617614-b938-11ee-bfd6-5622fced16\u{e9}",
+            "../../admin/?x=1234567890123456789012", "00617614-b938-11ee-bfd6-5622fced\n6a0",
+        ] {
             #expect(JobUID.normalized(bad) == nil, "\(bad)")
         }
     }
@@ -54,7 +57,8 @@ struct StreamSnapshotTests {
 
     @Test("Key order, whitespace and number spelling inside platform_json are not changes")
     func canonicalConfig() throws {
-        let a = try snapshot(try withPlatformJSON(#"{"CaseType": "motion-detect", "Pipeline": {"Detector": {"Threshold": 496}, "Areas": []}}"#))
+        let a = try snapshot(
+            try withPlatformJSON(#"{"CaseType": "motion-detect", "Pipeline": {"Detector": {"Threshold": 496}, "Areas": []}}"#))
         let b = try snapshot(try withPlatformJSON(#"{"Pipeline":{"Areas":[],"Detector":{"Threshold":4.96e2}},"CaseType":"motion-detect"}"#))
         let c = try snapshot(try withPlatformJSON(#"{"Pipeline":{"Areas":[],"Detector":{"Threshold":497}},"CaseType":"motion-detect"}"#))
         #expect(a.contentHash == b.contentHash)
@@ -87,14 +91,16 @@ struct StreamSnapshotTests {
         #expect(s.status == .text("WORKING"))
     }
 
-    @Test("Items that cannot be keyed are rejected with a reason", arguments: [
-        ("{\"status\": 11}", "invalid_item"),
-        ("[1, 2]", "invalid_item"),
-        ("{\"job_uid\": \"abc\", \"status\": 11}", "invalid_item"),
-        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\"}", "invalid_item"),
-        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": {\"a\": 1}}", "invalid_item"),
-        ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": null}", "invalid_item"),
-    ])
+    @Test(
+        "Items that cannot be keyed are rejected with a reason",
+        arguments: [
+            ("{\"status\": 11}", "invalid_item"),
+            ("[1, 2]", "invalid_item"),
+            ("{\"job_uid\": \"abc\", \"status\": 11}", "invalid_item"),
+            ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\"}", "invalid_item"),
+            ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": {\"a\": 1}}", "invalid_item"),
+            ("{\"job_uid\": \"00617614-b938-11ee-bfd6-5622fced16a0\", \"status\": null}", "invalid_item"),
+        ])
     func rejected(body: String, kind: String) throws {
         #expect {
             _ = try snapshot(body)
@@ -124,12 +130,14 @@ struct StreamSnapshotTests {
         #expect(s.rest.json?.contains("\"420x\"") == true)
     }
 
-    @Test("Parsing hostile documents fails cleanly", arguments: [
-        String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000),
-        "{\"a\": 1",
-        "",
-        "nul",
-    ])
+    @Test(
+        "Parsing hostile documents fails cleanly",
+        arguments: [
+            String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000),
+            "{\"a\": 1",
+            "",
+            "nul",
+        ])
     func hostileDocuments(text: String) {
         #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
     }
@@ -149,7 +157,9 @@ struct StreamSnapshotTests {
 
     @Test("URL passwords are masked everywhere unless kept on purpose")
     func credentialsMasked() throws {
-        let body = try withPlatformJSON(#"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://admin:s3cr3t@10.0.0.5:554/live"}, "CallbackUrl": "https://hook:pw@example.org/cb"}"#)
+        let body = try withPlatformJSON(
+            #"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://admin:s3cr3t@10.0.0.5:554/live"}, "CallbackUrl": "https://hook:pw@example.org/cb"}"#
+        )
         let masked = try snapshot(body)
         let config = try #require(masked.platformConfig?.json)
         #expect(config.contains("rtsp://admin:***@10.0.0.5:554/live"))
@@ -163,7 +173,9 @@ struct StreamSnapshotTests {
 
     @Test("The parser reads escapes, surrogate pairs and every JSON type, and refuses what is not JSON")
     func parser() throws {
-        let value = try JSONValue.parse(#" {"s": "a\"b\\c\/d\n\u00e9\ud83d\ude00", "n": -0.5, "i": -12, "e": 1E3, "t": true, "f": false, "z": null, "a": [], "o": {}} "#)
+        let value = try JSONValue.parse(
+            #" {"s": "a\"b\\c\/d\n\u00e9\ud83d\ude00", "n": -0.5, "i": -12, "e": 1E3, "t": true, "f": false, "z": null, "a": [], "o": {}} "#
+        )
         #expect(value["s"] == .string("a\"b\\c/d\né😀"))
         #expect(value["n"] == .double(-0.5))
         #expect(value["i"] == .int(-12))

@@ -30,7 +30,8 @@ struct StreamSyncTests {
             let areas = try h.count("SELECT count(*) FROM areas WHERE job_uid = ? AND version = 1", [stream.jobUID])
             #expect(areas == stream.config.areas.count)
             let regions = try h.read { db in
-                try String.fetchAll(db, sql: "SELECT region_title FROM stream_regions WHERE job_uid = ? ORDER BY region_title", arguments: [stream.jobUID])
+                try String.fetchAll(
+                    db, sql: "SELECT region_title FROM stream_regions WHERE job_uid = ? ORDER BY region_title", arguments: [stream.jobUID])
             }
             #expect(regions == stream.regions.map(\.title).sorted())
 
@@ -42,7 +43,9 @@ struct StreamSyncTests {
             let stored = try JSONValue.parse(try #require(payload))
             #expect(stored["status"] == served["status"])
             #expect(stored["updated_at"] == served["updated_at"])
-            #expect(try JSONValue.parse(try #require(stored["platform_json"]?.stringValue)) == JSONValue.parse(try #require(served["platform_json"]?.stringValue)))
+            #expect(
+                try JSONValue.parse(try #require(stored["platform_json"]?.stringValue))
+                    == JSONValue.parse(try #require(served["platform_json"]?.stringValue)))
             #expect(stored["regions"] == served["regions"])
 
             // The ledger.
@@ -73,8 +76,9 @@ struct StreamSyncTests {
         try await withHarness { h in
             func storedDigests() throws -> [String: String?] {
                 try h.read { db in
-                    try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
-                        .map { ($0[0] as String, $0[1] as String?) })
+                    try Dictionary(
+                        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT job_uid, served_digest FROM streams")
+                            .map { ($0[0] as String, $0[1] as String?) })
                 }
             }
             try await h.sync()
@@ -86,7 +90,8 @@ struct StreamSyncTests {
             // A digest that no longer matches (another streamdb's rules, a damaged cache) and a
             // missing one (a database from before migration 0002): the streams are compared in full,
             // found unchanged, and get their digest back.
-            let stale = h.fleet.liveStreams[0].jobUID, missing = h.fleet.liveStreams[1].jobUID
+            let stale = h.fleet.liveStreams[0].jobUID
+            let missing = h.fleet.liveStreams[1].jobUID
             let writer = try DatabaseQueue(path: h.databasePath)
             try await writer.write { db in
                 try db.execute(sql: "UPDATE streams SET served_digest = 'stale' WHERE job_uid = ?", arguments: [stale])
@@ -116,10 +121,17 @@ struct StreamSyncTests {
 
     @Test("The served digest ignores key order, spacing and updated_at, and sees every other change")
     func servedDigestValue() throws {
-        let a = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\": 1}"}"#)
-        let b = try JSONValue.parse(#"{ "platform_json" : "{\"A\": 1}", "status" : 11.0, "updated_at":"2025-06-01T00:00:00Z", "job_uid":"00617614-b938-11ee-bfd6-5622fced16a0" }"#)
-        let c = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\":1}"}"#)
-        let d = try JSONValue.parse(#"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":17,"platform_json":"{\"A\": 1}"}"#)
+        let a = try JSONValue.parse(
+            #"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\": 1}"}"#
+        )
+        let b = try JSONValue.parse(
+            #"{ "platform_json" : "{\"A\": 1}", "status" : 11.0, "updated_at":"2025-06-01T00:00:00Z", "job_uid":"00617614-b938-11ee-bfd6-5622fced16a0" }"#
+        )
+        let c = try JSONValue.parse(
+            #"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":"2024-01-01T00:00:00Z","platform_json":"{\"A\":1}"}"#
+        )
+        let d = try JSONValue.parse(
+            #"{"job_uid":"00617614-b938-11ee-bfd6-5622fced16a0","status":11,"updated_at":17,"platform_json":"{\"A\": 1}"}"#)
         let digest = { (v: JSONValue, mask: Bool) in ServedDigest.of(v.objectValue!, maskCredentials: mask) }
         #expect(digest(a, true) == digest(b, true))
         // A re-spelt config string is another served object (the full comparison then finds it equal).
@@ -145,7 +157,8 @@ struct StreamSyncTests {
             #expect(report.counts.changed == 1)
             #expect(report.counts.unchanged == 19)
             let rows = try h.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
             }
             #expect(rows.count == 2)
             #expect(rows[1]["event"] as String == "changed")
@@ -180,7 +193,8 @@ struct StreamSyncTests {
             h.fleet.setThreshold(uid, 512)
             let report = try await h.sync()
             #expect(report.counts.changed == 1)
-            let threshold = try h.count("""
+            let threshold = try h.count(
+                """
                 SELECT json_extract(platform_config, '$.Pipeline.Detector.Threshold') FROM stream_versions
                 WHERE job_uid = ? AND version = 2
                 """, [uid])
@@ -202,7 +216,9 @@ struct StreamSyncTests {
             let v2 = try h.count("SELECT count(*) FROM areas WHERE job_uid = ? AND version = 2", [stream.jobUID])
             #expect(v2 == v1 + 1)
             let row = try h.read { db in
-                try Row.fetchOne(db, sql: "SELECT * FROM areas WHERE job_uid = ? AND version = 2 AND area_id = 'area_part_9'", arguments: [stream.jobUID])
+                try Row.fetchOne(
+                    db, sql: "SELECT * FROM areas WHERE job_uid = ? AND version = 2 AND area_id = 'area_part_9'", arguments: [stream.jobUID]
+                )
             }
             #expect(row?["point_count"] as Int? == 3)
             #expect(row?["shape"] as String? == "[[0.1,0.1],[0.5,0.1],[0.5,0.5]]")
@@ -264,25 +280,31 @@ struct StreamSyncTests {
             #expect(back.counts.back == 1)
             #expect(try h.count("SELECT count(*) FROM streams WHERE gone_at IS NOT NULL") == 0)
             let events = try h.read { db in
-                try String.fetchAll(db, sql: "SELECT event FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
+                try String.fetchAll(
+                    db, sql: "SELECT event FROM status_history WHERE job_uid = ? ORDER BY changed_at, observed_at", arguments: [uid])
             }
             #expect(events == ["first_seen", "gone", "back"])
             let presence = try h.read { db in
-                try String.fetchAll(db, sql: "SELECT presence FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
+                try String.fetchAll(
+                    db, sql: "SELECT presence FROM status_intervals WHERE job_uid = ? ORDER BY started_at", arguments: [uid])
             }
             #expect(presence == ["present", "gone", "present"])
         }
     }
 
-    @Test("Pagination, a bare array, a slim list and no list route all mirror the fleet", arguments: [
-        ListShape.paginated, .bareArray, .slim, .noList,
-    ])
+    @Test(
+        "Pagination, a bare array, a slim list and no list route all mirror the fleet",
+        arguments: [
+            ListShape.paginated, .bareArray, .slim, .noList,
+        ])
     func listShapes(shape: ListShape) async throws {
         var options = SimulatorOptions()
         switch shape {
         case .paginated: options.pageSize = 7
         case .bareArray: options.pageSize = 0
-        case .slim: options.slimList = true; options.pageSize = 9
+        case .slim:
+            options.slimList = true
+            options.pageSize = 9
         case .noList: options.listRoute = false
         }
         try await withHarness(streams: 25, options: options) { h in
@@ -346,7 +368,11 @@ struct StreamSyncTests {
             #expect(viaBearer.outcome == .ok)
             // The token is nowhere in the database.
             let dump = try h.read { db in
-                try String.fetchAll(db, sql: "SELECT coalesce(message, '') || source_url FROM sync_runs UNION ALL SELECT message || coalesce(url, '') FROM sync_errors")
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT coalesce(message, '') || source_url FROM sync_runs UNION ALL SELECT message || coalesce(url, '') FROM sync_errors"
+                )
             }
             #expect(!dump.joined().contains("s3cret-token"))
             let raw = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
@@ -375,8 +401,9 @@ struct StreamSyncTests {
             #expect(!withPasswords.isEmpty)
             try await h.sync()
             let url = try h.read { db in
-                try String.fetchOne(db, sql: "SELECT json_extract(platform_config, '$.Source.Url') FROM stream_versions WHERE job_uid = ?",
-                                    arguments: [withPasswords[0].jobUID])
+                try String.fetchOne(
+                    db, sql: "SELECT json_extract(platform_config, '$.Source.Url') FROM stream_versions WHERE job_uid = ?",
+                    arguments: [withPasswords[0].jobUID])
             }
             #expect(url?.hasPrefix("rtsp://admin:***@cam-") == true)
             let raw = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))

@@ -31,13 +31,19 @@ struct SyncLockTests {
             let before = try h.historyCounts()
             for stream in h.fleet.liveStreams.prefix(3) { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
             // Every answer takes 0.2 s, so the one sync that runs outlasts the start of the others.
-            h.server.setOptions { $0.faults.slowRate = 1; $0.faults.slowDelay = 0.2 }
+            h.server.setOptions {
+                $0.faults.slowRate = 1
+                $0.faults.slowDelay = 0.2
+            }
             let results = try await eightSyncs(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1"])
 
             #expect(results.map(\.status).sorted() == [0, 3, 3, 3, 3, 3, 3, 3], "\(results.map(\.stderr))")
             for busy in results where busy.status == 3 {
                 #expect(busy.stdout.isEmpty)
-                #expect(busy.stderr == "streamdb: another streamdb sync is running on \(h.databasePath); this one stops (use --wait to queue behind it).\n")
+                #expect(
+                    busy.stderr
+                        == "streamdb: another streamdb sync is running on \(h.databasePath); this one stops (use --wait to queue behind it).\n"
+                )
             }
             let runs = try h.read { db in try Row.fetchAll(db, sql: "SELECT outcome, streams_changed FROM sync_runs ORDER BY id") }
             #expect(runs.count == 2, "exactly one new run")
@@ -58,7 +64,9 @@ struct SyncLockTests {
         options.faults.slowRate = 1
         options.faults.slowDelay = 0.05
         try await withHarness(streams: 4, options: options) { h in
-            let results = try await eightSyncs(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1", "--wait", "--quiet"])
+            let results = try await eightSyncs([
+                "sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1", "--wait", "--quiet",
+            ])
             #expect(results.map(\.status) == Array(repeating: 0, count: 8), "\(results.map(\.stderr))")
             let runs = try h.read { db in
                 try Row.fetchAll(db, sql: "SELECT started_at, finished_at, outcome, streams_new FROM sync_runs ORDER BY started_at")

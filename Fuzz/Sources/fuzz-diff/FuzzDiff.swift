@@ -1,5 +1,5 @@
 import Foundation
-import StreamDB
+import StreamDBModel
 
 /// One input is two JSON documents separated by a NUL byte (which JSON text cannot hold), or, when
 /// there is none, split in the middle. Diffing them must not crash, must find nothing between equal
@@ -11,14 +11,16 @@ public func fuzzDiff(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let cut = data.firstIndex(of: 0) ?? data.startIndex + data.count / 2
     let rest = cut < data.endIndex && data[cut] == 0 ? data.index(after: cut) : cut
     guard let old = try? JSONValue.parse(data[data.startIndex..<cut]),
-          let new = try? JSONValue.parse(data[rest...]) else { return 0 }
+        let new = try? JSONValue.parse(data[rest...])
+    else { return 0 }
     let diff = ConfigDiff(old: old, new: new)
     precondition(ConfigDiff(old: old, new: old).isEmpty && ConfigDiff(old: new, new: new).isEmpty, "a document differs from itself")
     if old == new { precondition(diff.isEmpty, "equal documents differ") }
     let back = ConfigDiff(old: new, new: old)
     precondition(back.changes.count == diff.changes.count, "the diff is not symmetric")
     func tally(_ d: ConfigDiff, _ op: ConfigDiff.Operation) -> Int { d.changes.filter { $0.operation == op }.count }
-    precondition(tally(diff, .added) == tally(back, .removed) && tally(diff, .removed) == tally(back, .added), "additions and removals do not swap")
+    precondition(
+        tally(diff, .added) == tally(back, .removed) && tally(diff, .removed) == tally(back, .added), "additions and removals do not swap")
     for change in diff.changes where change.operation != .removed {
         precondition(resolve(change.pointer, in: new) == change.new, "pointer \(change.pointer) does not lead to the new value")
     }
@@ -31,7 +33,8 @@ public func fuzzDiff(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition("\(error)".contains("nested too deeply"), "the JSON Patch is not JSON: \(error)")
     }
     if let first = diff.changes.first, first.path != "(whole document)" {
-        precondition(ConfigDiff(old: old, new: new, ignoring: [first.path]).changes.count < diff.changes.count, "ignoring a changed path left it in")
+        precondition(
+            ConfigDiff(old: old, new: new, ignoring: [first.path]).changes.count < diff.changes.count, "ignoring a changed path left it in")
     }
     return 0
 }

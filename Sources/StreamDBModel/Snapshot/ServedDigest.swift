@@ -42,9 +42,15 @@ public enum ServedDigest {
             switch value {
             case .null: bytes.append(0)
             case .bool(let b): bytes.append(b ? 2 : 1)
-            case .int(let i): bytes.append(3); word(UInt64(bitPattern: i))
-            case .double(let d): bytes.append(4); word(d.bitPattern)
-            case .string(let s): bytes.append(5); string(s)
+            case .int(let i):
+                bytes.append(3)
+                word(UInt64(bitPattern: i))
+            case .double(let d):
+                bytes.append(4)
+                word(d.bitPattern)
+            case .string(let s):
+                bytes.append(5)
+                string(s)
             case .array(let items):
                 bytes.append(6)
                 word(UInt64(items.count))

@@ -14,8 +14,9 @@ public struct UnchangedStream: Sendable {
 
     /// Normalises the object in full, for when the shortcut does not apply after all.
     public func snapshot() -> Result<StreamSnapshot, SnapshotRejection> {
-        StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
-                                 servedDigest: servedDigest)
+        StreamSnapshot.normalise(
+            item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+            servedDigest: servedDigest)
     }
 }
 
@@ -37,8 +38,8 @@ public struct ServedDigestFilter: Sendable {
 
     public func classify(_ item: JSONValue, expectedJobUID: String? = nil) -> Outcome {
         guard case .object(let members) = item,
-              let uid = members["job_uid"]?.stringValue.flatMap(JobUID.normalized),
-              expectedJobUID == nil || expectedJobUID == uid
+            let uid = members["job_uid"]?.stringValue.flatMap(JobUID.normalized),
+            expectedJobUID == nil || expectedJobUID == uid
         else {
             // Not a stream object the shortcut can recognise: the full path says why.
             return .normalised(StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials))
@@ -49,10 +50,14 @@ public struct ServedDigestFilter: Sendable {
             if case .string(let text)? = members["updated_at"] {
                 updatedAt = maskCredentials ? CredentialMask.mask(text) : text
             }
-            return .unchanged(UnchangedStream(jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
-                                              expectedJobUID: expectedJobUID, maskCredentials: maskCredentials))
+            return .unchanged(
+                UnchangedStream(
+                    jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
+                    expectedJobUID: expectedJobUID, maskCredentials: maskCredentials))
         }
-        return .normalised(StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
-                                                    servedDigest: digest))
+        return .normalised(
+            StreamSnapshot.normalise(
+                item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+                servedDigest: digest))
     }
 }

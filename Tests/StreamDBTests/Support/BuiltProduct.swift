@@ -28,7 +28,9 @@ enum BuiltProduct {
     }
 
     /// Starts the binary; the caller waits for or kills the process.
-    static func launch(_ arguments: [String], executable: URL = streamdb, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    static func launch(_ arguments: [String], executable: URL = streamdb, environment: [String: String] = [:]) throws -> (
+        Process, Pipe, Pipe
+    ) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -38,7 +40,8 @@ enum BuiltProduct {
         env["STREAMDB_DB"] = nil
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -69,8 +72,9 @@ enum BuiltProduct {
         let (o, e) = await (stdout, stderr)
         while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         watchdog?.cancel()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
-                      signalled: process.terminationReason == .uncaughtSignal)
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+            signalled: process.terminationReason == .uncaughtSignal)
     }
 
     /// `setpriv`, which runs a command as another user: the tests run as root, whom file
@@ -80,8 +84,9 @@ enum BuiltProduct {
     /// Whether the binary can be run as `nobody` here: as root, with setpriv, and with the binary
     /// where that user can reach it.
     static let canRunUnprivileged: Bool = {
-        guard getuid() == 0, let setpriv, let process = try? Process.run(
-            URL(fileURLWithPath: setpriv), arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path, "--version"])
+        guard getuid() == 0, let setpriv,
+            let process = try? Process.run(
+                URL(fileURLWithPath: setpriv), arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path, "--version"])
         else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
@@ -89,7 +94,8 @@ enum BuiltProduct {
 
     /// Runs the binary as `nobody` (uid and gid 65534, no supplementary groups).
     static func runUnprivileged(_ arguments: [String]) async throws -> Result {
-        try await run(["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path] + arguments,
-                      executable: URL(fileURLWithPath: setpriv ?? "/usr/bin/setpriv"), killAfter: .seconds(120))
+        try await run(
+            ["--reuid=65534", "--regid=65534", "--clear-groups", streamdb.path] + arguments,
+            executable: URL(fileURLWithPath: setpriv ?? "/usr/bin/setpriv"), killAfter: .seconds(120))
     }
 }

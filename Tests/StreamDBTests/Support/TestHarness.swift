@@ -90,11 +90,13 @@ final class TestHarness: Sendable {
     func mirrorsFleet() throws -> Bool {
         let live = fleet.liveStreams
         return try database().read { db in
-            let present = try Row.fetchAll(db, sql: """
-                SELECT st.job_uid, st.status, json_extract(v.platform_config, '$.Pipeline.Detector.Threshold') AS threshold
-                FROM streams AS st JOIN stream_versions AS v ON v.job_uid = st.job_uid AND v.version = st.current_version
-                WHERE st.gone_at IS NULL
-                """)
+            let present = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT st.job_uid, st.status, json_extract(v.platform_config, '$.Pipeline.Detector.Threshold') AS threshold
+                    FROM streams AS st JOIN stream_versions AS v ON v.job_uid = st.job_uid AND v.version = st.current_version
+                    WHERE st.gone_at IS NULL
+                    """)
             guard present.count == live.count else { return false }
             let byUID = Dictionary(uniqueKeysWithValues: present.map { ($0["job_uid"] as String, $0) })
             return live.allSatisfy { stream in
