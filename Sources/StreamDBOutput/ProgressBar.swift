@@ -7,8 +7,16 @@ public final class ProgressBar: @unchecked Sendable {
     private let lock = NSLock()
     private var lastDraw = Date.distantPast
     public let enabled: Bool
+    private let write: @Sendable (String) -> Void
 
-    public init(enabled: Bool = isatty(STDERR_FILENO) == 1) { self.enabled = enabled }
+    /// - Parameter write: where the bar's text goes; standard error unless a test captures it.
+    public init(
+        enabled: Bool = isatty(STDERR_FILENO) == 1,
+        write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    ) {
+        self.enabled = enabled
+        self.write = write
+    }
 
     public func update(done: Int, total: Int?, label: String) {
         guard enabled else { return }
@@ -25,11 +33,11 @@ public final class ProgressBar: @unchecked Sendable {
                 "\r\u{1B}[2K\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
                 + "] \(done)/\(total)"
         }
-        FileHandle.standardError.write(Data(line.utf8))
+        write(line)
     }
 
     public func finish() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        write("\r\u{1B}[2K")
     }
 }

@@ -45,6 +45,22 @@ public struct StatusTimeline: Sendable {
         /// For a regions event: the titles before and after.
         public let regionsBefore: [String]
         public let regionsAfter: [String]
+
+        public init(
+            at: Date, until: Date?, isInterval: Bool, event: Event, status: StatusValue?, durationSeconds: Double?,
+            timeSource: TimeSource, version: Int64? = nil, regionsBefore: [String] = [], regionsAfter: [String] = []
+        ) {
+            self.at = at
+            self.until = until
+            self.isInterval = isInterval
+            self.event = event
+            self.status = status
+            self.durationSeconds = durationSeconds
+            self.timeSource = timeSource
+            self.version = version
+            self.regionsBefore = regionsBefore
+            self.regionsAfter = regionsAfter
+        }
     }
 
     public let jobUID: String
@@ -53,6 +69,13 @@ public struct StatusTimeline: Sendable {
     public let asOf: Date?
     /// When a sync first saw the stream.
     public let firstSeenAt: Date?
+
+    public init(jobUID: String, entries: [Entry], asOf: Date? = nil, firstSeenAt: Date? = nil) {
+        self.jobUID = jobUID
+        self.entries = entries
+        self.asOf = asOf
+        self.firstSeenAt = firstSeenAt
+    }
 
     /// Reads the timeline of `jobUID` (a full uid), limited to entries that overlap
     /// `since`...`until` when given.

@@ -29,7 +29,10 @@ public struct FaultPlan: Sendable, Equatable {
 
     public var isEmpty: Bool { self == FaultPlan() }
 
-    enum Fault { case serverError, throttle, slow, reset, truncate, malformed, html, trickle, huge }
+    /// One injected fault.
+    public enum Fault: String, Sendable, Hashable, CaseIterable {
+        case serverError, throttle, slow, reset, truncate, malformed, html, trickle, huge
+    }
 
     /// The fault for a request, given a uniform draw in 0..<1.
     func fault(for draw: Double) -> Fault? {

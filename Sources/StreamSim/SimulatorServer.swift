@@ -53,6 +53,10 @@ public final class SimulatorServer: Sendable {
     /// Requests answered so far (API routes), for tests and benchmarks.
     public var requestCount: Int { shared.requests.withLockedValue { $0 } }
 
+    /// How many times each fault has been injected since the server started: tests assert that
+    /// the faults they ask for really happened.
+    public var injectedFaults: [FaultPlan.Fault: Int] { shared.injected.withLockedValue { $0 } }
+
     /// Changes the injected faults while the server runs.
     public func setFaults(_ faults: FaultPlan) { shared.options.withLockedValue { $0.faults = faults } }
 
@@ -66,6 +70,7 @@ public final class SimulatorServer: Sendable {
         let options: NIOLockedValueBox<SimulatorOptions>
         let random: NIOLockedValueBox<SimRandom>
         let requests = NIOLockedValueBox(0)
+        let injected = NIOLockedValueBox([FaultPlan.Fault: Int]())
         let logger: Logger
 
         init(fleet: Fleet, options: SimulatorOptions, logger: Logger) {
@@ -178,6 +183,7 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         }
         shared.requests.withLockedValue { $0 += 1 }
         let fault = options.faults.isEmpty ? nil : options.faults.fault(for: shared.random.withLockedValue { $0.unit() })
+        if let fault { shared.injected.withLockedValue { $0[fault, default: 0] += 1 } }
         switch fault {
         case nil:
             send(answer, keepAlive: keepAlive, context: context)

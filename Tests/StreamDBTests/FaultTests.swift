@@ -17,6 +17,9 @@ struct FaultTests {
         case serverError, throttle, slow, reset, truncate, malformed, html, trickle
         var testDescription: String { rawValue }
 
+        /// The simulator's name of this fault.
+        var fault: FaultPlan.Fault { FaultPlan.Fault(rawValue: rawValue)! }
+
         func plan() -> FaultPlan {
             var plan = FaultPlan()
             switch self {
@@ -58,6 +61,10 @@ struct FaultTests {
                 configuration.timeout = kind == .trickle ? 1 : 2  // a trickle never ends: the timeout bounds it
             }
             h.server.setFaults(FaultPlan())
+            // The fault really happened, and no other did: the run below went through it.
+            let injected = h.server.injectedFaults
+            #expect((injected[kind.fault] ?? 0) > 0, "no \(kind) fault was injected")
+            #expect(injected.keys.allSatisfy { $0 == kind.fault })
 
             #expect(report.outcome != .failed)
             let errors = try h.count("SELECT count(*) FROM sync_errors WHERE sync_run_id = ?", [report.runID])

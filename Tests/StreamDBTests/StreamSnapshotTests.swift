@@ -67,7 +67,10 @@ struct StreamSnapshotTests {
 
     @Test("updated_at alone does not change the content hash; status does")
     func updatedAtIsNotContent() throws {
-        guard case .object(var members) = try JSONValue.parse(Self.example) else { return }
+        guard case .object(var members) = try JSONValue.parse(Self.example) else {
+            Issue.record("the example is not an object")
+            return
+        }
         let original = try snapshot(Self.example)
         members["updated_at"] = .string("2025-01-01T00:00:00Z")
         let touched = try StreamSnapshot(item: .object(members))

@@ -1,0 +1,25 @@
+import Foundation
+import StreamDBAPI
+import Testing
+
+/// The API layer's own rules, apart from the HTTP exchanges the fault tests cover.
+@Suite("Streams API")
+struct StreamsAPITests {
+    @Test("Retry-After is read as seconds or as an HTTP date; anything else is ignored")
+    func retryAfter() throws {
+        #expect(StreamsAPI.parseRetryAfter("120") == 120)
+        #expect(StreamsAPI.parseRetryAfter(" 5 ") == 5)
+        #expect(StreamsAPI.parseRetryAfter("0") == 0)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        let inAMinute = formatter.string(from: Date().addingTimeInterval(60))
+        let seconds = try #require(StreamsAPI.parseRetryAfter(inAMinute))
+        #expect(seconds > 55 && seconds <= 60)
+        let past = try #require(StreamsAPI.parseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT"))
+        #expect(past < 0)  // the caller clamps it to no wait
+        #expect(StreamsAPI.parseRetryAfter("soon") == nil)
+        #expect(StreamsAPI.parseRetryAfter("") == nil)
+    }
+}
