@@ -50,8 +50,7 @@ public final class HistoryStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // 16 MiB of page cache (the default is 2 MiB): a batch of a sync touches pages all over
             // the uid-keyed indexes, which are then read once and written once per transaction.
-            // 32 MiB was no faster on a 50,000-stream first sync (27 s either way here) and kept
-            // the peak RSS over 100 MB; with 16 MiB it is 79 MB.
+            // Larger caches were no faster and cost memory (bench/ANALYSIS.md).
             try db.execute(sql: "PRAGMA cache_size = -16384")
             // Statement journals (of the per-stream savepoints a batch is redone with when one of
             // its statements fails) in memory, not in /var/tmp files.
@@ -95,8 +94,8 @@ public final class HistoryStore: Sendable {
         // Writing into a damaged b-tree can spread the damage, and a damaged page may be one a
         // sync never reads: every page is checked before the first write, unless the marker of
         // the last clean sync shows the file as it left it, checked within a day.
-        // quick_check reads the whole file once (https://sqlite.org/pragma.html#pragma_quick_check):
-        // about 1 s per 180 MB here, on every cron run, before this marker.
+        // quick_check reads the whole file once (https://sqlite.org/pragma.html#pragma_quick_check),
+        // which on every cron run costs time in proportion to the file's size.
         var vouched: String?
         if integrityCheck == .whenDue, let marker = IntegrityMarker.read(for: path), marker.vouches(for: path) {
             vouched = marker.checkedAt

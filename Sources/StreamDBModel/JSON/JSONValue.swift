@@ -22,8 +22,8 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Parses JSON held in a string (the API's `platform_json`, `binary_json`).
     public static func parse(_ text: String) throws -> JSONValue {
-        // Straight from the string's own UTF-8 storage: the configs embedded as strings in every
-        // payload were copied into a Data first, 14 % of a first sync's CPU with the parse.
+        // Straight from the string's own UTF-8 storage, without a copy into a Data: every payload
+        // embeds two configs as strings (bench/ANALYSIS.md has the cost of the copy).
         var text = text
         return try text.withUTF8 { try parseBytes(UnsafeRawBufferPointer($0)) }
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A digest of a stream object as served, taken before any of the work that normalising it costs.
 ///
-/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:maskCredentials:)``) parses
+/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:maskCredentials:servedDigest:)``) parses
 /// the two configs embedded as strings, writes three canonical documents with URL passwords masked
 /// and hashes each: most of a sync's CPU time, and wasted on a stream that did not change, which is
 /// most streams in most runs. The served digest hashes the object once with the configs left as

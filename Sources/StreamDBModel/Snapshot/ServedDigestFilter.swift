@@ -2,7 +2,7 @@ import Foundation
 
 /// A stream object whose served digest matched the one stored for it: recorded as seen (and its
 /// `updated_at` taken) without normalising, unless the store finds that the stream moved on in the
-/// meantime, in which case ``item`` is normalised after all.
+/// meantime, in which case the object is normalised after all (``snapshot()``).
 public struct UnchangedStream: Sendable {
     public let jobUID: String
     public let servedDigest: String
