@@ -29,8 +29,8 @@ public struct RenderContext: Sendable {
         return readable ? .text(DurationText.format(seconds: seconds)) : .double((seconds * 1000).rounded() / 1000)
     }
 
-    /// A raw status with its label (`WORKING (11)`).
-    public func status(_ status: StatusValue?) -> ResultTable.Cell {
+    /// A raw status for the table, with its label (`WORKING (11)`).
+    public func statusLabel(_ status: StatusValue?) -> ResultTable.Cell {
         status.map { .text(labels.label($0)) } ?? .null
     }
 
@@ -38,14 +38,51 @@ public struct RenderContext: Sendable {
     public func text(_ text: String?) -> ResultTable.Cell { text.map(ResultTable.Cell.text) ?? .null }
 }
 
-/// One column of a report: its name and how a row fills it.
+/// One column of a report: its name and how a row fills it. A status column is two in the
+/// formats for programs: the raw value as served and its label.
 public struct Column<Row>: Sendable {
-    public let name: String
-    public let cell: @Sendable (Row, RenderContext) -> ResultTable.Cell
+    let names: @Sendable (RenderContext) -> [String]
+    let cells: @Sendable (Row, RenderContext) -> [ResultTable.Cell]
 
     public init(_ name: String, _ cell: @escaping @Sendable (Row, RenderContext) -> ResultTable.Cell) {
-        self.name = name
-        self.cell = cell
+        names = { _ in [name] }
+        cells = { row, context in [cell(row, context)] }
+    }
+
+    /// A status: `WORKING (11)` in a table; in JSON, NDJSON and CSV the raw value as served (an
+    /// integer or a string) in `name` and its name from the labels (or null) in `name_label`.
+    public static func status(_ name: String, _ value: @escaping @Sendable (Row) -> StatusValue?) -> Column {
+        Column(
+            names: { context in context.readable ? [name] : [name, name + "_label"] },
+            cells: { row, context in
+                let status = value(row)
+                guard !context.readable else { return [context.statusLabel(status)] }
+                return [
+                    status.map { ResultTable.Cell(json: $0.json) } ?? .null,
+                    status.flatMap { context.labels.names[$0.description] }.map(ResultTable.Cell.text) ?? .null,
+                ]
+            })
+    }
+
+    init(
+        names: @escaping @Sendable (RenderContext) -> [String],
+        cells: @escaping @Sendable (Row, RenderContext) -> [ResultTable.Cell]
+    ) {
+        self.names = names
+        self.cells = cells
+    }
+}
+
+extension ResultTable.Cell {
+    /// A scalar JSON value as a cell.
+    init(json: JSONValue) {
+        switch json {
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .text(s)
+        case .null: self = .null
+        default: self = .text(json.canonicalText)
+        }
     }
 }
 
@@ -62,8 +99,8 @@ extension Report {
     public func table(_ context: RenderContext) -> ResultTable {
         let columns = Self.columns
         return ResultTable(
-            columns: columns.map(\.name),
-            rows: reportRows.map { row in columns.map { $0.cell(row, context) } })
+            columns: columns.flatMap { $0.names(context) },
+            rows: reportRows.map { row in columns.flatMap { $0.cells(row, context) } })
     }
 
     /// The result rendered in the context's format.

@@ -8,9 +8,9 @@ extension StreamList: Report {
 
     public static let columns: [Column<Row>] = [
         Column("job_uid") { row, _ in .text(row.jobUID) },
-        Column("status") { row, c in c.status(row.status) },
+        .status("status") { $0.status },
         Column("case_type") { row, c in c.text(row.caseType) },
-        Column("regions") { row, _ in row.regions.isEmpty ? .null : .text(row.regions.joined(separator: ", ")) },
+        Column("regions") { row, c in c.readable && row.regions.isEmpty ? .null : .list(row.regions) },
         Column("version") { row, _ in .int(row.version) },
         Column("first_seen_at") { row, c in c.time(row.firstSeenAt) },
         Column("last_seen_at") { row, c in c.time(row.lastSeenAt) },
@@ -24,10 +24,8 @@ extension RegionReport: Report {
     public static let columns: [Column<Row>] = [
         Column("region") { row, _ in .text(row.region) },
         Column("streams") { row, _ in .int(Int64(row.streams)) },
-        Column("by_status") { row, c in
-            .text(row.byStatus.map { "\(c.labels.name($0.status)): \($0.count)" }.joined(separator: ", "))
-        },
-        Column("by_case_type") { row, _ in .text(row.byCaseType.map { "\($0.caseType): \($0.count)" }.joined(separator: ", ")) },
+        Column("by_status") { row, c in .counts(row.byStatus.map { .init(c.labels.name($0.status), Int64($0.count)) }) },
+        Column("by_case_type") { row, _ in .counts(row.byCaseType.map { .init($0.caseType, Int64($0.count)) }) },
     ]
 }
 
@@ -88,12 +86,18 @@ public struct TimelineReport: Report {
         Column("from") { row, c in c.time(row.entry.at) },
         Column("to") { row, c in
             guard row.entry.isInterval else { return .null }
-            guard let end = row.entry.until ?? row.timeline.asOf else { return .text("now") }
+            // An open interval runs to now: "now" for people, null for programs.
+            guard let end = row.entry.until ?? row.timeline.asOf else { return c.readable ? .text("now") : .null }
             return c.time(end)
         },
         Column("duration") { row, c in c.duration(row.entry.durationSeconds) },
         Column("event") { row, _ in .text(row.entry.event.rawValue) },
-        Column("status") { row, c in row.entry.event == .gone ? .text("gone") : c.status(row.entry.status) },
+        Column(
+            names: { c in c.readable ? ["status"] : ["status", "status_label"] },
+            cells: { row, c in
+                if row.entry.event == .gone { return c.readable ? [.text("gone")] : [.null, .null] }
+                return Column<StatusTimeline.Entry>.status("status") { $0.status }.cells(row.entry, c)
+            }),
         Column("time_source") { row, _ in .text(row.entry.timeSource.rawValue) },
         Column("note") { row, _ in .text(note(row)) },
     ]

@@ -10,14 +10,21 @@ public struct ResultTable: Sendable {
         case int(Int64)
         case double(Double)
         case text(String)
+        /// A JSON array of strings; `a, b` in a table or CSV.
+        case list([String])
+        /// A JSON object of counts (`{"WORKING": 23}`); `WORKING: 23, DOWN: 4` in a table or CSV,
+        /// in the order given.
+        case counts([Count])
 
-        /// The cell as table text.
+        /// The cell as table (and CSV) text.
         public var text: String {
             switch self {
             case .null: return ""
             case .int(let i): return String(i)
             case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(d)
             case .text(let s): return s
+            case .list(let items): return items.joined(separator: ", ")
+            case .counts(let counts): return counts.map { "\($0.name): \($0.value)" }.joined(separator: ", ")
             }
         }
 
@@ -27,7 +34,29 @@ public struct ResultTable: Sendable {
             case .int(let i): return .int(i)
             case .double(let d): return .double(d)
             case .text(let s): return .string(s)
+            case .list(let items): return .array(items.map(JSONValue.string))
+            case .counts(let counts):
+                return .object(Dictionary(counts.map { ($0.name, JSONValue.int($0.value)) }, uniquingKeysWith: { a, _ in a }))
             }
+        }
+
+        /// Whether the table aligns it to the right.
+        var isNumeric: Bool {
+            switch self {
+            case .int, .double, .null: return true
+            case .text, .list, .counts: return false
+            }
+        }
+    }
+
+    /// One entry of a ``Cell/counts(_:)`` cell.
+    public struct Count: Sendable, Equatable {
+        public let name: String
+        public let value: Int64
+
+        public init(_ name: String, _ value: Int64) {
+            self.name = name
+            self.value = value
         }
     }
 
@@ -80,14 +109,7 @@ extension ResultTable {
         for row in texts {
             for (i, text) in row.enumerated() { widths[i] = max(widths[i], text.count) }
         }
-        let numeric = columns.indices.map { i in
-            rows.allSatisfy { row in
-                switch row[i] {
-                case .int, .double, .null: return true
-                case .text: return false
-                }
-            }
-        }
+        let numeric = columns.indices.map { i in rows.allSatisfy { $0[i].isNumeric } }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, text in
                 let pad = String(repeating: " ", count: widths[i] - text.count)

@@ -18,15 +18,20 @@ extension Streamdb {
         @Argument(help: "The stream's job_uid, or a unique start of it.")
         var jobUID: String
 
-        @Option(help: ArgumentHelp("Only what overlaps this time or later (ISO 8601).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Only what overlaps this time or later (as the tables print it, ISO 8601, a date, or 6h, 2d, 1w ago).", valueName: "time"))
         var since: String?
 
-        @Option(help: ArgumentHelp("Only what overlaps this time or earlier (ISO 8601).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Only what overlaps this time or earlier (as the tables print it, ISO 8601, a date, or 6h, 2d, 1w ago).", valueName: "time")
+        )
         var until: String?
 
         @Option(
             help: ArgumentHelp(
-                "The timeline as the mirror knew it at this time (ISO 8601): what syncs had seen by then; the status then current runs to this time.",
+                "The timeline as the mirror knew it at this time (as printed, ISO 8601, a date, or 6h, 2d ago): what syncs had seen by then; the status then current runs to this time.",
                 valueName: "time"))
         var asOf: String?
 
@@ -40,10 +45,9 @@ extension Streamdb {
         var width = 72
 
         func run() async throws {
-            let sinceTime = try since.map { try parseTime($0, option: "--since") }
-            let untilTime = try until.map { try parseTime($0, option: "--until") }
-            let moment = try asOf.map { try parseTime($0, option: "--as-of") }
             let context = try output.context()
+            let (sinceTime, untilTime) = try parseWindow(since: since, until: until, zone: context.zone)
+            let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             let timeline = try database.open().timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
             if chart {
                 let from = sinceTime ?? timeline.firstSeenAt ?? Date()

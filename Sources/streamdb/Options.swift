@@ -57,11 +57,22 @@ struct OutputOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Reads a user's time (`2024-02-04`, `2024-02-04T12:00:00Z`).
-func parseTime(_ text: String, option: String) throws -> Date {
-    let candidate = text.count == 10 ? text + "T00:00:00Z" : text
-    guard let date = Timestamp.parse(candidate) ?? Timestamp.parse(candidate + "Z") else {
-        throw ValidationError("\(option): '\(text)' is not a time; use ISO 8601, e.g. 2024-02-04 or 2024-02-04T12:00:00Z.")
+/// Reads a user's time: what the tables print (with or without seconds), ISO 8601, a date alone,
+/// or a relative time (`30m`, `6h`, `2d`, `1w`). A time without an offset is in `zone` (`--tz`).
+func parseTime(_ text: String, option: String, zone: TimeZone? = nil) throws -> Date {
+    guard let date = TimeInput.parse(text, zone: zone) else {
+        throw ValidationError(
+            "\(option): '\(text)' is not a time; use e.g. 2026-12-01, '2026-12-01 21:30', 2026-12-01T21:30:00Z, or 6h, 2d, 1w ago.")
     }
     return date
+}
+
+/// `--since` and `--until`, read in `zone`; one sentence when the window is the wrong way round.
+func parseWindow(since: String?, until: String?, zone: TimeZone?) throws -> (since: Date?, until: Date?) {
+    let start = try since.map { try parseTime($0, option: "--since", zone: zone) }
+    let end = try until.map { try parseTime($0, option: "--until", zone: zone) }
+    if let start, let end, start > end {
+        throw ValidationError("--since (\(since!)) is later than --until (\(until!)): nothing can lie between them.")
+    }
+    return (start, end)
 }

@@ -11,12 +11,15 @@ extension Streamdb {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: ArgumentHelp("Count the fleet as the mirror knew it at this time (ISO 8601).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Count the fleet as the mirror knew it at this time (as the tables print it, ISO 8601, a date, or 6h, 2d, 1w ago).",
+                valueName: "time"))
         var asOf: String?
 
         func run() async throws {
-            let moment = try asOf.map { try parseTime($0, option: "--as-of") }
             let context = try output.context()
+            let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             print(try database.open().regions(asOf: moment).rendered(context), terminator: "")
         }
     }

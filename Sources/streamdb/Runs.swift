@@ -11,7 +11,7 @@ extension Streamdb {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "How many runs, newest last.")
+        @Option(parsing: .unconditional, help: "How many runs, newest last.")
         var last = 10
 
         @Option(help: "At most this many errors (table format).")

@@ -16,7 +16,10 @@ extension Streamdb {
         @Option(help: "The version to show (default: the current one).")
         var version: Int64?
 
-        @Option(help: ArgumentHelp("The version the mirror held at this time (ISO 8601).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "The version the mirror held at this time (as the tables print it, ISO 8601, a date, or 6h, 2d, 1w ago).", valueName: "time"
+            ))
         var asOf: String?
 
         @Flag(help: "Print the parsed pipeline config (platform_json) instead of the payload.")

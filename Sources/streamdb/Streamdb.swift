@@ -23,31 +23,71 @@ struct Streamdb: AsyncParsableCommand {
     /// Like ArgumentParser's `main`, but every error is printed once, as one sentence, and exits
     /// with the status streamdb documents: 2 for bad arguments, the error's own otherwise.
     static func main() async {
+        let command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            // Bad arguments exit with 2, as documented (ArgumentParser's own is 64).
+            FileHandle.standardError.write(Data(((unknownCommandHint().map { "streamdb: " + $0 } ?? fullMessage(for: error)) + "\n").utf8))
+            Foundation.exit(ExitStatus.failed.rawValue)
+        }
+        do {
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
+                var command = command
                 try command.run()
             }
         } catch let error as any StreamDBError {
             printError(error.message)
             Foundation.exit(error.exitStatus.rawValue)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(ExitStatus.failed.rawValue)
-            }
-            if code == .failure, !(error is ExitCode) {
-                // An error of no streamdb type (ArgumentParser would exit 1, which streamdb
-                // documents as a partial sync): still one line, and the status for failed.
-                printError(String(describing: error).replacingOccurrences(of: "\n", with: " "))
-                Foundation.exit(ExitStatus.failed.rawValue)
-            }
+        } catch let error as ValidationError {
+            // A value the subcommand could only check while running (a time, a zone): its usage,
+            // not the root's.
+            let name = type(of: command).configuration.commandName ?? ""
+            FileHandle.standardError.write(
+                Data("Error: \(error.message)\nUsage: streamdb \(type(of: command).usageString())\n  See 'streamdb \(name) --help'.\n".utf8)
+            )
+            Foundation.exit(ExitStatus.failed.rawValue)
+        } catch let error as ExitCode {
             exit(withError: error)
+        } catch {
+            // An error of no streamdb type (ArgumentParser would exit 1, which streamdb documents
+            // as a partial sync): still one line, and the status for failed.
+            printError(String(describing: error).replacingOccurrences(of: "\n", with: " "))
+            Foundation.exit(ExitStatus.failed.rawValue)
         }
     }
+
+    /// For `streamdb histroy ...`: the nearest subcommand, when the first word names none.
+    static func unknownCommandHint() -> String? {
+        let arguments = CommandLine.arguments.dropFirst()
+        guard let word = arguments.first, !word.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+        guard !names.contains(word) else { return nil }
+        let ranked = names.map { ($0, editDistance($0, word)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        let list = names.joined(separator: ", ")
+        if let best = ranked.first, best.1 <= max(2, word.count / 3) {
+            return "'\(word)' is not a streamdb command; did you mean '\(best.0)'? (commands: \(list))"
+        }
+        return "'\(word)' is not a streamdb command (commands: \(list)); see 'streamdb --help'."
+    }
+}
+
+/// Levenshtein distance between two short words.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
 }
 
 /// What the command line itself refuses: a missing server, an unreadable file named by an option.

@@ -24,7 +24,10 @@ extension Streamdb {
         @Flag(help: "List the streams that are gone instead.")
         var gone = false
 
-        @Option(help: ArgumentHelp("The fleet as the mirror knew it at this time (ISO 8601).", valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "The fleet as the mirror knew it at this time (as the tables print it, ISO 8601, a date, or 6h, 2d, 1w ago).",
+                valueName: "time"))
         var asOf: String?
 
         func run() async throws {
@@ -34,7 +37,7 @@ extension Streamdb {
             filter.status = status.map(context.labels.raw)
             filter.caseType = caseType
             filter.gone = gone
-            filter.asOf = try asOf.map { try parseTime($0, option: "--as-of") }
+            filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             print(try database.open().streams(filter).rendered(context), terminator: "")
         }
     }

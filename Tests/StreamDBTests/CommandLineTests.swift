@@ -28,7 +28,7 @@ struct CommandLineTests {
             #expect(history.stdout.contains(uid))
 
             let csv = try await BuiltProduct.run(["history", uid, "--db", h.databasePath, "--format", "csv"])
-            #expect(csv.stdout.hasPrefix("from,to,duration,event,status,time_source,note\r\n"))
+            #expect(csv.stdout.hasPrefix("from,to,duration,event,status,status_label,time_source,note\r\n"))
 
             // Status labels from --status-labels or $STREAMDB_STATUS_LABELS; unmapped codes stay raw.
             let status = try #require(
@@ -127,9 +127,10 @@ struct CommandLineTests {
                 let rows = try #require(json.arrayValue, "\(command): json is not an array of rows")
                 let lines = (outputs["ndjson"] ?? "").split(separator: "\n")
                 #expect(lines.count == rows.count, "\(command): ndjson lines")
-                // The open interval of a timeline lasts until "now": its duration grows between runs.
+                // The open interval of a timeline lasts until now (`to` is null): its duration grows
+                // between runs.
                 func stable(_ row: JSONValue) -> JSONValue {
-                    guard case .object(var members) = row, members["to"] == .string("now") else { return row }
+                    guard case .object(var members) = row, members["to"] == .null else { return row }
                     members["duration"] = nil
                     return .object(members)
                 }

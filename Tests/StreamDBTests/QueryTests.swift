@@ -90,7 +90,7 @@ struct QueryTests {
                     (row[0].text, Int(row[1].text)!)
                 })
             #expect(reconstructed == served)
-            #expect(Dictionary(uniqueKeysWithValues: table.rows.map { ($0[0].text, $0[2].text) }) == servedCaseTypes)
+            #expect(Dictionary(uniqueKeysWithValues: table.rows.map { ($0[0].text, $0[3].text) }) == servedCaseTypes)
             // And the region counts then add up to the streams then, by status and by case type.
             let regions = try history.regions(asOf: moment).table(RenderContext(format: .json))
             let placed = regions.rows.map { Int($0[1].text)! }.reduce(0, +)
