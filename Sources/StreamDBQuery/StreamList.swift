@@ -13,7 +13,33 @@ public struct StreamList: Sendable {
         /// List gone streams instead of present ones.
         public var gone = false
         public var asOf: Date?
+        public var sort = Sort.jobUID
+        /// At most this many rows, after sorting.
+        public var limit: Int?
         public init() {}
+    }
+
+    /// The order of the rows; times and versions newest or highest first, names ascending.
+    public enum Sort: String, Sendable, CaseIterable {
+        case jobUID = "job_uid"
+        case status
+        case caseType = "case_type"
+        case version
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case gone
+
+        var orderBy: String {
+            switch self {
+            case .jobUID: return "f.job_uid"
+            case .status: return "CAST(f.status AS TEXT), f.job_uid"
+            case .caseType: return "ct.case_type, f.job_uid"
+            case .version: return "f.version DESC, f.job_uid"
+            case .firstSeen: return "st.first_seen_at DESC, f.job_uid"
+            case .lastSeen: return "st.last_seen_at DESC, f.job_uid"
+            case .gone: return "st.gone_at DESC, f.job_uid"
+            }
+        }
     }
 
     /// One stream as the filter's moment saw it.
@@ -29,11 +55,13 @@ public struct StreamList: Sendable {
     }
 
     public let rows: [Row]
+    /// When no stream matched because of a filter value, why (see ``whyEmpty(_:in:)``).
+    public let emptyBecause: String?
 
     static func load(_ filter: Filter, in db: Database) throws -> StreamList {
         var conditions = ["f.gone = :gone"]
         var arguments: [String: (any DatabaseValueConvertible)?] = [
-            "as_of": FleetAsOf.moment(filter.asOf), "gone": filter.gone,
+            "as_of": FleetAsOf.moment(filter.asOf), "gone": filter.gone, "limit": filter.limit ?? -1,
         ]
         if let region = filter.region {
             conditions.append(
@@ -62,8 +90,10 @@ public struct StreamList: Sendable {
                 JOIN streams AS st ON st.job_uid = f.job_uid
                 LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
                 WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY f.job_uid
+                ORDER BY \(filter.sort.orderBy)
+                LIMIT :limit
                 """, arguments: StatementArguments(arguments))
+        let emptyBecause = rows.isEmpty ? try whyEmpty(filter, in: db) : nil
         return StreamList(
             rows: rows.map { row in
                 Row(
@@ -71,6 +101,6 @@ public struct StreamList: Sendable {
                     caseType: row["case_type"], regions: row.list("regions"), version: row["version"],
                     firstSeenAt: row.date("first_seen_at"), lastSeenAt: row.date("last_seen_at"),
                     goneAt: row.date("gone_at"))
-            })
+            }, emptyBecause: emptyBecause)
     }
 }

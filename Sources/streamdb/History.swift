@@ -50,13 +50,16 @@ extension Streamdb {
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             let timeline = try database.open().timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
             if chart {
+                guard context.readable else {
+                    throw ValidationError("--chart draws for a terminal; leave out --format \(output.format.rawValue), or drop --chart for the rows.")
+                }
                 let from = sinceTime ?? timeline.firstSeenAt ?? Date()
                 let to = untilTime ?? moment ?? Date()
                 print("history of \(timeline.jobUID) (times \(output.zoneName))")
                 print(
                     TimelineChart.render(
                         timeline, from: from, to: to, width: max(10, width), labels: context.labels,
-                        colour: isatty(STDOUT_FILENO) == 1), terminator: "")
+                        colour: isatty(STDOUT_FILENO) == 1, zone: context.zone), terminator: "")
                 return
             }
             if context.readable {

@@ -66,28 +66,13 @@ struct Streamdb: AsyncParsableCommand {
         guard let word = arguments.first, !word.hasPrefix("-") else { return nil }
         let names = configuration.subcommands.compactMap { $0.configuration.commandName }
         guard !names.contains(word) else { return nil }
-        let ranked = names.map { ($0, editDistance($0, word)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        let ranked = names.map { ($0, EditDistance.between($0, word)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
         let list = names.joined(separator: ", ")
         if let best = ranked.first, best.1 <= max(2, word.count / 3) {
             return "'\(word)' is not a streamdb command; did you mean '\(best.0)'? (commands: \(list))"
         }
         return "'\(word)' is not a streamdb command (commands: \(list)); see 'streamdb --help'."
     }
-}
-
-/// Levenshtein distance between two short words.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a)
-    let b = Array(b)
-    var previous = Array(0...b.count)
-    for i in 1...max(1, a.count) where !a.isEmpty {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...max(1, b.count) where !b.isEmpty {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return a.isEmpty ? b.count : previous[b.count]
 }
 
 /// What the command line itself refuses: a missing server, an unreadable file named by an option.

@@ -30,6 +30,16 @@ extension Streamdb {
                 valueName: "time"))
         var asOf: String?
 
+        @Option(help: "Order: job_uid, status, case_type, version (highest first), first_seen, last_seen or gone (newest first).")
+        var sort: StreamList.Sort = .jobUID
+
+        @Option(help: "At most this many streams (after sorting).")
+        var limit: Int?
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
+        }
+
         func run() async throws {
             let context = try output.context()
             var filter = StreamList.Filter()
@@ -37,8 +47,14 @@ extension Streamdb {
             filter.status = status.map(context.labels.raw)
             filter.caseType = caseType
             filter.gone = gone
+            filter.sort = sort
+            filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            print(try database.open().streams(filter).rendered(context), terminator: "")
+            let streams = try database.open().streams(filter)
+            print(streams.rendered(context), terminator: "")
+            if let why = streams.emptyBecause { printError(why) }
         }
     }
 }
+
+extension StreamList.Sort: ExpressibleByArgument {}

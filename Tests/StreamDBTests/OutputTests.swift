@@ -79,7 +79,18 @@ struct OutputTests {
         #expect(Set(bar[40..<50]) == ["·"])
         #expect(Set(bar[50..<60]) == ["█"])
         #expect(lines[1].hasPrefix("2026-01-01 00:00:00") && lines[1].hasSuffix("2026-01-01 01:00:00"))
-        #expect(lines[2] == "█ WORKING (11)   ▒ DOWN (6)   · gone")
+        #expect(lines[1].contains(" 2026-01-01 00:30:00 "))  // the middle of the axis
+        #expect(lines[2] == "█ WORKING (11) 40m 0s (66.7 %)   ▒ DOWN (6) 10m 0s (16.7 %)   · gone 10m 0s (16.7 %)")
+
+        // A current state too short for a column of its own still ends the bar.
+        let blip = StatusTimeline(
+            jobUID: timeline.jobUID,
+            entries: [
+                .init(at: at(0), until: at(59.9), isInterval: true, event: .firstSeen, status: .int(11), durationSeconds: nil, timeSource: .sync),
+                .init(at: at(59.9), until: nil, isInterval: true, event: .changed, status: .int(6), durationSeconds: nil, timeSource: .sync),
+            ])
+        let blipBar = Array(TimelineChart.render(blip, from: at(0), to: at(60), width: 60, labels: labels, colour: false).prefix(62))
+        #expect(blipBar[59] == "█" && blipBar[60] == "▒")
         // Nothing in range: one line saying so.
         #expect(
             TimelineChart.render(timeline, from: at(60), to: at(0), labels: labels, colour: false)
@@ -99,7 +110,9 @@ struct OutputTests {
             #expect(lines.count == 4, "\(result.stdout)")
             #expect(lines[0] == "history of \(uid) (times UTC)")
             #expect(lines[1].hasPrefix("|") && lines[1].hasSuffix("|") && lines[1].count == 42)
-            #expect(lines[3].contains("6") && lines[3].contains("11"))
+            #expect(lines[3].contains("6") && lines[3].contains("11") && lines[3].contains("%"))
+            let json = try await BuiltProduct.run(["history", uid, "--chart", "--format", "json", "--db", h.databasePath])
+            #expect(json.status == 2 && json.stderr.contains("--chart draws for a terminal"))
         }
     }
 }
