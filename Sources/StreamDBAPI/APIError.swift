@@ -13,6 +13,9 @@ public struct APIError: StreamDBError {
         case unauthorized(Int)
         case timeout
         case connection
+        /// Nothing listens at the server's address, or its name does not resolve: retrying in
+        /// the next seconds will not help, so the run ends at once.
+        case unreachable
         case tls
         case tooLarge
         case malformedBody
@@ -40,7 +43,7 @@ public struct APIError: StreamDBError {
         switch reason {
         case .httpStatus(let status), .unauthorized(let status): return .http(status)
         case .timeout: return .timeout
-        case .connection: return .connection
+        case .connection, .unreachable: return .connection
         case .tls: return .tls
         case .tooLarge: return .tooLarge
         case .malformedBody: return .malformedBody

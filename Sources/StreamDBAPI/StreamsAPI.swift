@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import StreamDBModel
 
@@ -36,6 +37,9 @@ public final class StreamsAPI: Sendable {
             decompression: .enabled(limit: .size(configuration.maxBodyBytes))
         )
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // A connection that cannot be made fails its request at once; streamdb's own retries
+        // (`get`) decide what is worth another try, and a refused connection is not.
+        http.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
@@ -285,8 +289,36 @@ public final class StreamsAPI: Sendable {
         if let error = error as? HTTPParserError {
             return APIError(.connection, "the answer was not valid HTTP (\(error)).", url: url)
         }
+        if let unreachable = unreachable(error, url: url) { return unreachable }
         let text = String(describing: error).replacingOccurrences(of: "\n", with: " ")
         return APIError(.connection, "the request failed: \(text.prefix(200)).", url: url)
+    }
+
+    /// A refused connection or a name that does not resolve, in one sentence; nil for other errors.
+    private static func unreachable(_ error: any Error, url: String) -> APIError? {
+        let components = URLComponents(string: url)
+        let host = components?.host ?? "the server"
+        let port = components?.port.map(String.init) ?? (components?.scheme == "https" ? "443" : "80")
+        var errors: [any Error] = [error]
+        if let connection = error as? NIOConnectionError {
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil, connection.connectionErrors.isEmpty {
+                return APIError(.unreachable, "the host name \(host) does not resolve (DNS).", url: url)
+            }
+            errors += connection.connectionErrors.map(\.error)
+        }
+        for error in errors {
+            if let io = error as? IOError, io.errnoCode == ECONNREFUSED {
+                return APIError(.unreachable, "the connection to \(host):\(port) was refused (nothing is listening there).", url: url)
+            }
+            if let resolution = error as? SocketAddressError, case .unknown = resolution {
+                return APIError(.unreachable, "the host name \(host) does not resolve (DNS).", url: url)
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("errno: 111") || text.contains("Connection refused") {
+            return APIError(.unreachable, "the connection to \(host):\(port) was refused (nothing is listening there).", url: url)
+        }
+        return nil
     }
 }
 

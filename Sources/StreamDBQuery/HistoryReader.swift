@@ -61,6 +61,29 @@ public final class HistoryReader: Sendable {
         }
     }
 
+    /// The two versions around the stream's last config change: the last version with the
+    /// previous config and the first with the current one; nil when every stored version has the
+    /// same config.
+    public func lastConfigChange(of jobUID: String) throws -> (old: StoredVersion, new: StoredVersion)? {
+        try read { db in
+            let uid = try StreamLookup.resolve(jobUID, in: db)
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        WITH v AS (
+                            SELECT x.version, x.platform_config_id FROM versions AS x
+                            JOIN streams AS st ON st.stream_id = x.stream_id WHERE st.job_uid = ?
+                        ),
+                        current AS (SELECT platform_config_id AS id FROM v ORDER BY version DESC LIMIT 1)
+                        SELECT max(v.version) AS old FROM v, current WHERE v.platform_config_id IS NOT current.id
+                        """, arguments: [uid]),
+                let old = row["old"] as Int64?
+            else { return nil }
+            return (try StoredVersion.load(jobUID: uid, number: old, in: db), try StoredVersion.load(jobUID: uid, number: old + 1, in: db))
+        }
+    }
+
     /// An analyst's read-only SQL.
     public func sql(_ text: String) throws -> SQLResult {
         try read { db in try SQLResult.run(text, in: db) }

@@ -28,7 +28,11 @@ public struct SQLResult: Sendable {
         do {
             statement = try db.makeStatement(sql: sql)
         } catch let error as DatabaseError {
-            throw QueryError("the SQL does not compile: \(error.message ?? "\(error)").")
+            let message = error.message ?? "\(error)"
+            if message.hasPrefix("Multiple statements") {
+                throw QueryError("streamdb sql runs one statement at a time; this text holds several (run each on its own).")
+            }
+            throw QueryError("the SQL does not compile: \(message).")
         }
         guard statement.isReadonly else {
             throw QueryError("streamdb sql only reads: this statement would write, and the database is unchanged.")
@@ -49,7 +53,11 @@ public struct SQLResult: Sendable {
                     })
             }
         } catch let error as DatabaseError {
-            throw QueryError("the query failed: \(error.message ?? "\(error)").")
+            let message = error.message ?? "\(error)"
+            if message.contains("too many attached databases") {
+                throw QueryError("streamdb sql reads only this history: ATTACH of another database is not allowed.")
+            }
+            throw QueryError("the query failed: \(message).")
         }
         return SQLResult(columns: statement.columnNames, rows: rows)
     }

@@ -31,7 +31,8 @@ extension StreamList {
             let known = try String.fetchAll(
                 db, sql: "SELECT DISTINCT case_type FROM config_case_types WHERE case_type IS NOT NULL ORDER BY 1")
             if !known.contains(caseType) {
-                return "no stream has the case type '\(caseType)'\(Self.nearest(caseType, in: known)) (case types: \(known.joined(separator: ", ")))."
+                return
+                    "no stream has the case type '\(caseType)'\(Self.nearest(caseType, in: known)) (case types: \(known.joined(separator: ", ")))."
             }
         }
         return nil

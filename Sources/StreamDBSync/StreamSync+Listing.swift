@@ -31,7 +31,7 @@ extension StreamSync {
                 let message = "listing page \(pageIndex + 1): \(error.message)"
                 try await store.recordError(Self.entry(error, jobUID: nil, message: message), runID: state.runID)
                 result.listing = .incomplete
-                if pageIndex == 0, [.connection, .timeout, .tls].contains(error.reason) {
+                if pageIndex == 0, [.connection, .unreachable, .timeout, .tls].contains(error.reason) {
                     result.unreachable = "cannot reach \(api.configuration.baseURL.absoluteString): \(error.message)"
                 } else {
                     logger.error("\(message)")

@@ -10,9 +10,10 @@ extension Streamdb {
             commandName: "diff",
             abstract: "Show what changed between two stored pipeline configs, path by path.",
             discussion: """
-                streamdb diff UID                  the last two versions of a stream
-                streamdb diff UID --from 3 --to 7  two versions of a stream
-                streamdb diff UID_A UID_B          two streams' current configs (or --as-of T)
+                streamdb diff UID                  its last config change
+                streamdb diff UID --payload        its last two versions, whole
+                streamdb diff UID --from 3 --to 7  two of its versions
+                streamdb diff UID_A UID_B          two streams' configs now (or --as-of T)
 
                 Arrays of objects with an Id are matched by it (a reordered area is no change). \
                 Exit status: 0 equal, 1 different (like diff(1)), 2 error.
@@ -21,7 +22,7 @@ extension Streamdb {
 
         @OptionGroup var database: DatabaseOptions
 
-        @Argument(help: "One stream (compare its versions) or two (compare their configs).")
+        @Argument(help: ArgumentHelp("One stream (compare its versions) or two (compare their configs).", valueName: "job-uid"))
         var jobUIDs: [String]
 
         @Option(help: "The older version (default: the one before --to).")
@@ -56,7 +57,19 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let (old, new) = try versions(try database.open(), moment: moment)
+            let history = try database.open()
+            let old: StoredVersion
+            let new: StoredVersion
+            if jobUIDs.count == 1, from == nil, to == nil, moment == nil, !payload {
+                guard let change = try history.lastConfigChange(of: jobUIDs[0]) else {
+                    let current = try history.version(of: jobUIDs[0])
+                    print("\(current.jobUID): one pipeline config in all \(current.version) stored versions (no config change to show).")
+                    return
+                }
+                (old, new) = change
+            } else {
+                (old, new) = try versions(history, moment: moment)
+            }
             let diff =
                 payload
                 ? ConfigDiff(old: try old.expandedPayload(), new: try new.expandedPayload(), ignoring: ignore)

@@ -51,7 +51,8 @@ extension Streamdb {
             let timeline = try database.open().timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
             if chart {
                 guard context.readable else {
-                    throw ValidationError("--chart draws for a terminal; leave out --format \(output.format.rawValue), or drop --chart for the rows.")
+                    throw ValidationError(
+                        "--chart draws for a terminal; leave out --format \(output.format.rawValue), or drop --chart for the rows.")
                 }
                 let from = sinceTime ?? timeline.firstSeenAt ?? Date()
                 let to = untilTime ?? moment ?? Date()

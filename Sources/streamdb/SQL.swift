@@ -11,18 +11,24 @@ extension Streamdb {
         )
 
         @OptionGroup var database: DatabaseOptions
-        @OptionGroup var output: OutputOptions
+
+        // Only the format: the rows are SQLite's values as stored, so labels and zones do not apply.
+        @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
+        var format: OutputFormat = .table
 
         @Argument(help: "The query. Read from standard input when left out.")
         var sql: String?
 
         func run() async throws {
+            if sql == nil, isatty(STDIN_FILENO) == 1 {
+                throw ValidationError("give the query as an argument (streamdb sql \"SELECT ...\"), or pipe it on standard input.")
+            }
             let text = sql ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw InputError("no SQL given.")
             }
             let result = try database.open().sql(text)
-            print(result.table.rendered(as: output.format), terminator: "")
+            print(result.table.rendered(as: format), terminator: "")
         }
     }
 }

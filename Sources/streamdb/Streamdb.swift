@@ -50,9 +50,9 @@ struct Streamdb: AsyncParsableCommand {
                 Data("Error: \(error.message)\nUsage: streamdb \(type(of: command).usageString())\n  See 'streamdb \(name) --help'.\n".utf8)
             )
             Foundation.exit(ExitStatus.failed.rawValue)
-        } catch let error as ExitCode {
-            exit(withError: error)
         } catch {
+            // ArgumentParser's own (help, an exit code a command chose) are its to print.
+            if error is ExitCode || exitCode(for: error) != .failure { exit(withError: error) }
             // An error of no streamdb type (ArgumentParser would exit 1, which streamdb documents
             // as a partial sync): still one line, and the status for failed.
             printError(String(describing: error).replacingOccurrences(of: "\n", with: " "))

@@ -68,13 +68,25 @@ struct CommandLineTests {
             try await h.sync()
             let uid = h.fleet.liveStreams[0].jobUID
             let db = ["--db", h.databasePath]
+            // One stored config: nothing to compare, said in a line, status 0.
             let equal = try await BuiltProduct.run(["diff", uid] + db)
             #expect(equal.status == 0, "\(equal.stderr)")
-            #expect(equal.stdout.contains("(no differences)"))
+            #expect(equal.stdout.contains("one pipeline config in all 1 stored versions"))
+            // A status change alone is a version but no config change: diff still shows none...
+            h.fleet.setStatus(uid, h.fleet.liveStreams[0].status == 6 ? 11 : 6)
+            try await h.sync()
+            #expect(try await BuiltProduct.run(["diff", uid] + db).stdout.contains("in all 2 stored versions"))
+            // ... and --payload compares the last two versions whole: the status.
+            let payloadDiff = try await BuiltProduct.run(["diff", uid, "--payload"] + db)
+            #expect(payloadDiff.status == 1 && payloadDiff.stdout.contains("~ status: "), "\(payloadDiff.stdout)")
             h.fleet.setThreshold(uid, 777)
+            try await h.sync()
+            // Then a status change after the config change: diff UID still shows the config change.
+            h.fleet.setStatus(uid, h.fleet.stream(uid)!.status == 6 ? 11 : 6)
             try await h.sync()
             let different = try await BuiltProduct.run(["diff", String(uid.prefix(8))] + db)
             #expect(different.status == 1)
+            #expect(different.stdout.contains("version 2 (") && different.stdout.contains("version 3 ("), "\(different.stdout)")
             #expect(different.stdout.contains("~ Pipeline.Detector.Threshold: "))
             #expect(different.stdout.contains("-> 777"))
             let patch = try await BuiltProduct.run(["diff", uid, "--format", "json"] + db)

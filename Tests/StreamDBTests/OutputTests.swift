@@ -86,8 +86,11 @@ struct OutputTests {
         let blip = StatusTimeline(
             jobUID: timeline.jobUID,
             entries: [
-                .init(at: at(0), until: at(59.9), isInterval: true, event: .firstSeen, status: .int(11), durationSeconds: nil, timeSource: .sync),
-                .init(at: at(59.9), until: nil, isInterval: true, event: .changed, status: .int(6), durationSeconds: nil, timeSource: .sync),
+                .init(
+                    at: at(0), until: at(59.9), isInterval: true, event: .firstSeen, status: .int(11), durationSeconds: nil,
+                    timeSource: .sync),
+                .init(
+                    at: at(59.9), until: nil, isInterval: true, event: .changed, status: .int(6), durationSeconds: nil, timeSource: .sync),
             ])
         let blipBar = Array(TimelineChart.render(blip, from: at(0), to: at(60), width: 60, labels: labels, colour: false).prefix(62))
         #expect(blipBar[59] == "█" && blipBar[60] == "▒")
