@@ -47,7 +47,7 @@ public final class StreamSync: Sendable {
             store: store, state: state, batchSize: max(1, options.batchSize), now: { Timestamp.format(clock()) })
         // Streams served exactly as last time are recognised by their digest and not normalised.
         let filter = ServedDigestFilter(
-            stored: try await store.servedDigests(), maskCredentials: !options.keepURLCredentials)
+            stored: try await store.servedDigests(), masking: options.masking)
         var fetched: Fetched
         do {
             fetched = try await fetch(options, state, pipeline, filter)

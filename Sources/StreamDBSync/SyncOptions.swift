@@ -15,8 +15,15 @@ public struct SyncOptions: Sendable {
     /// batches write each touched page of the database once instead of once per listing page; a
     /// killed run loses at most the batch in flight, which the next run fetches again.
     public var batchSize = 1000
-    /// Store URL passwords as served instead of masking them (`--keep-url-credentials`).
+    /// Store URL passwords and tokens as served instead of masking them (`--keep-url-credentials`).
     public var keepURLCredentials = false
+    /// Query parameters whose values are masked beside the standard ones (`--mask-query-param`).
+    public var maskQueryParameters: [String] = []
+
+    /// The masking rules these options ask for; nil keeps every secret as served.
+    public var masking: CredentialMask? {
+        keepURLCredentials ? nil : CredentialMask(extraQueryParameters: maskQueryParameters)
+    }
 
     public init() {}
 }

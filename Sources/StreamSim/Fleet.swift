@@ -92,6 +92,26 @@ public final class Fleet: Sendable {
     /// streams move region or are only touched (updated_at), a few are deleted, created or come
     /// back.
     @discardableResult
+    /// A camera URL: plain, with a password, or with an access token in the query string.
+    static func cameraURL(id: Int, streamUID: String, random: inout SimRandom) -> String {
+        let kind = random.unit()
+        if kind < 0.33 { return "rtsp://admin:cam\(random.int(1000...9999))pw@cam-\(id).video.local:554/live" }
+        if kind < 0.66 { return "rtsp://vms.video.local:4554/live/\(streamUID)/?token=\(token(&random))" }
+        return "rtsp://cam-\(id).video.local:554/live"
+    }
+
+    /// A VMS access token as the vendor's example spells one: letters, digits, `-` and `~`.
+    static func token(_ random: inout SimRandom) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+        return String((0..<24).map { _ in alphabet[random.int(0...(alphabet.count - 1))] }) + "~~"
+    }
+
+    /// Gives a camera that carries a token a new one.
+    static func rotateToken(_ stream: inout SimStream, random: inout SimRandom) {
+        guard let marker = stream.config.url.range(of: "?token=") else { return }
+        stream.config.url = String(stream.config.url[..<marker.upperBound]) + token(&random)
+    }
+
     public func tick() -> TickSummary {
         let now = clock()
         return state.withLockedValue { s in
@@ -110,6 +130,9 @@ public final class Fleet: Sendable {
                     s.streams[i].regions = [s.random.pick(SimRegion.all)]
                     summary.regionMoves += 1
                 } else if r < 0.17 {
+                    // A touch moves updated_at; a camera with a token gets a fresh one (the VMS
+                    // rotates them), which a mirror that masks it does not see as a change.
+                    Self.rotateToken(&s.streams[i], random: &s.random)
                     summary.touches += 1
                 } else {
                     continue
@@ -147,6 +170,15 @@ public final class Fleet: Sendable {
 
     /// Changes the detector threshold (an operator's config edit).
     public func setThreshold(_ jobUID: String, _ threshold: Int) { mutate(jobUID) { $0.config.threshold = threshold } }
+
+    /// Gives the stream's camera a new access token (when its URL carries one), as the VMS does.
+    public func rotateToken(_ jobUID: String) {
+        let token = state.withLockedValue { s in Self.token(&s.random) }
+        mutate(jobUID) { stream in
+            guard let marker = stream.config.url.range(of: "?token=") else { return }
+            stream.config.url = String(stream.config.url[..<marker.upperBound]) + token
+        }
+    }
 
     /// Replaces the detection areas.
     public func setAreas(_ jobUID: String, _ areas: [SimArea]) { mutate(jobUID) { $0.config.areas = areas } }
@@ -250,10 +282,9 @@ public final class Fleet: Sendable {
         let updated = created.addingTimeInterval(Double(random.int(0...(30 * 86_400))))
         let areaCount = caseType == .lineIntersection ? random.int(0...1) : random.int(1...3)
         let config = SimConfig(
-            // A third of the cameras carry credentials in their URL, as real deployments often do.
-            url: random.chance(0.33)
-                ? "rtsp://admin:cam\(random.int(1000...9999))pw@cam-\(id).video.local:554/live"
-                : "rtsp://cam-\(id).video.local:554/live",
+            // A third of the cameras carry a password in their URL, as real deployments often do,
+            // and a third the VMS's access token in its query string, as the vendor's own example.
+            url: Self.cameraURL(id: id, streamUID: streamUID, random: &random),
             fps: random.pick([5, 5, 5, 10, 15, 25]),
             encoding: "none",
             frequencyMs: random.pick([200, 500, 1000]),

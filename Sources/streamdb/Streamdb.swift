@@ -17,7 +17,10 @@ struct Streamdb: AsyncParsableCommand {
             (nothing synced, bad arguments, or a query error); 3 another sync holds the database.
             """,
         version: StreamDBVersion.current,
-        subcommands: [Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self]
+        subcommands: [
+            Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self,
+            ScrubSecrets.self,
+        ]
     )
 
     /// Like ArgumentParser's `main`, but every error is printed once, as one sentence, and exits

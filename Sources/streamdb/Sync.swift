@@ -71,8 +71,15 @@ extension Streamdb {
         @Option(help: "Retries for server errors, throttling, timeouts and dropped connections.")
         var retries = 3
 
-        @Flag(help: "Store passwords in camera and callback URLs as served (masked as *** by default).")
+        @Flag(help: "Store passwords and tokens in camera and callback URLs as served (masked as *** by default).")
         var keepURLCredentials = false
+
+        @Option(
+            name: .customLong("mask-query-param"),
+            help: ArgumentHelp(
+                "Also mask the value of this URL query parameter (repeatable), beside token, access_token, auth, authorization, password, passwd, pass, pwd, secret, key, apikey, api_key, signature and sig.",
+                valueName: "name"))
+        var maskQueryParameters: [String] = []
 
         @Flag(
             help:
@@ -151,6 +158,7 @@ extension Streamdb {
             options.concurrency = concurrency
             options.batchSize = batchSize
             options.keepURLCredentials = keepURLCredentials
+            options.maskQueryParameters = maskQueryParameters
             options.jobUIDs = jobUIDs.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             if let jobsFile {
                 guard let text = try? String(contentsOfFile: jobsFile, encoding: .utf8) else {

@@ -11,22 +11,27 @@ extension JSONValue {
         String(decoding: canonicalBytes(), as: UTF8.self)
     }
 
-    /// The UTF-8 bytes of ``canonicalText``; with `maskingCredentials`, every string is written
-    /// as ``CredentialMask/mask(_:)`` returns it (URL passwords replaced), at any depth.
-    public func canonicalBytes(maskingCredentials: Bool = false) -> [UInt8] {
+    /// The UTF-8 bytes of ``canonicalText``; with `masking`, every string (and key) is written as
+    /// ``CredentialMask/mask(_:)`` returns it (URL secrets replaced), at any depth.
+    public func canonicalBytes(masking: CredentialMask? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
-        Self.write(self, mask: maskingCredentials, into: &out)
+        Self.write(self, mask: masking, into: &out)
         return out
     }
 
-    private static func write(_ value: JSONValue, mask: Bool, into out: inout [UInt8]) {
+    /// ``canonicalBytes(masking:)`` with the standard rules, or none.
+    public func canonicalBytes(maskingCredentials: Bool) -> [UInt8] {
+        canonicalBytes(masking: maskingCredentials ? .standard : nil)
+    }
+
+    private static func write(_ value: JSONValue, mask: CredentialMask?, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .double(let d): out.append(contentsOf: d.description.utf8)
-        case .string(let s): writeString(mask ? CredentialMask.mask(s) : s, into: &out)
+        case .string(let s): writeString(mask?.mask(s) ?? s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -40,7 +45,7 @@ extension JSONValue {
             for (key, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(mask ? CredentialMask.mask(key) : key, into: &out)
+                writeString(mask?.mask(key) ?? key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 write(member, mask: mask, into: &out)
             }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A digest of a stream object as served, taken before any of the work that normalising it costs.
 ///
-/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:maskCredentials:servedDigest:)``) parses
+/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:masking:servedDigest:)``) parses
 /// the two configs embedded as strings, writes three canonical documents with URL passwords masked
 /// and hashes each: most of a sync's CPU time, and wasted on a stream that did not change, which is
 /// most streams in most runs. The served digest hashes the object once with the configs left as
@@ -17,15 +17,15 @@ import Foundation
 public enum ServedDigest {
     /// Bumped whenever normalisation changes what it stores for the same served object, so that
     /// digests written by an older streamdb no longer match and every stream is normalised once.
-    static let rules = "streamdb-served-digest-1"
+    static let rules = "streamdb-served-digest-2"
 
     /// The digest of `members` (a stream object), leaving out `updated_at` when it is a string
     /// (as normalisation does: a value of another type is content, kept and compared).
-    public static func of(_ members: [String: JSONValue], maskCredentials: Bool) -> String {
+    public static func of(_ members: [String: JSONValue], masking: CredentialMask?) -> String {
         var object = members
         if case .string? = object["updated_at"] { object["updated_at"] = nil }
         var encoder = Encoder()
-        encoder.bytes += "\(rules) mask=\(maskCredentials)\n".utf8
+        encoder.bytes += "\(rules) mask=\(masking?.rulesDescription ?? "off")\n".utf8
         encoder.encode(.object(object))
         return sha256Hex(encoder.bytes)
     }

@@ -10,12 +10,12 @@ public struct UnchangedStream: Sendable {
     public let serverUpdatedAt: String?
     let item: JSONValue
     let expectedJobUID: String?
-    let maskCredentials: Bool
+    let masking: CredentialMask?
 
     /// Normalises the object in full, for when the shortcut does not apply after all.
     public func snapshot() -> Result<StreamSnapshot, SnapshotRejection> {
         StreamSnapshot.normalise(
-            item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+            item, expectedJobUID: expectedJobUID, masking: masking,
             servedDigest: servedDigest)
     }
 }
@@ -24,11 +24,11 @@ public struct UnchangedStream: Sendable {
 public struct ServedDigestFilter: Sendable {
     /// `streams.served_digest` of every present stream, by job_uid, as the run began.
     let stored: [String: String]
-    public let maskCredentials: Bool
+    public let masking: CredentialMask?
 
-    public init(stored: [String: String], maskCredentials: Bool) {
+    public init(stored: [String: String], masking: CredentialMask?) {
         self.stored = stored
-        self.maskCredentials = maskCredentials
+        self.masking = masking
     }
 
     public enum Outcome: Sendable {
@@ -42,22 +42,22 @@ public struct ServedDigestFilter: Sendable {
             expectedJobUID == nil || expectedJobUID == uid
         else {
             // Not a stream object the shortcut can recognise: the full path says why.
-            return .normalised(StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials))
+            return .normalised(StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, masking: masking))
         }
-        let digest = ServedDigest.of(members, maskCredentials: maskCredentials)
+        let digest = ServedDigest.of(members, masking: masking)
         if stored[uid] == digest {
             var updatedAt: String?
             if case .string(let text)? = members["updated_at"] {
-                updatedAt = maskCredentials ? CredentialMask.mask(text) : text
+                updatedAt = masking?.mask(text) ?? text
             }
             return .unchanged(
                 UnchangedStream(
                     jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
-                    expectedJobUID: expectedJobUID, maskCredentials: maskCredentials))
+                    expectedJobUID: expectedJobUID, masking: masking))
         }
         return .normalised(
             StreamSnapshot.normalise(
-                item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+                item, expectedJobUID: expectedJobUID, masking: masking,
                 servedDigest: digest))
     }
 }

@@ -5,22 +5,22 @@ extension StreamSnapshot {
     ///
     /// - Parameter expectedJobUID: the uid asked for on the detail route; a body about another
     ///   stream is rejected rather than stored under the wrong key.
-    /// - Parameter maskCredentials: replace URL passwords with `***` everywhere (see
-    ///   ``CredentialMask``); on by default.
+    /// - Parameter masking: the rules that replace URL secrets with `***` everywhere (see
+    ///   ``CredentialMask``); nil keeps them as served.
     /// - Parameter servedDigest: the item's ``ServedDigest`` when the caller has already taken it.
     /// - Throws: ``SnapshotRejection`` when the item lacks what the history is keyed on: an object
     ///   with a UUID `job_uid` and an integer or string `status`.
     public init(
-        item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true, servedDigest: String? = nil
+        item: JSONValue, expectedJobUID: String? = nil, masking: CredentialMask?, servedDigest: String? = nil
     ) throws {
-        var reader = try PayloadReader(item: item, expectedJobUID: expectedJobUID, mask: maskCredentials)
+        var reader = try PayloadReader(item: item, expectedJobUID: expectedJobUID, mask: masking)
         self.jobUID = reader.jobUID
         self.status = reader.status
-        self.servedDigest = servedDigest ?? ServedDigest.of(reader.served, maskCredentials: maskCredentials)
+        self.servedDigest = servedDigest ?? ServedDigest.of(reader.served, masking: masking)
         self.serverUpdatedAt = reader.takeUpdatedAt()
         let (platform, config) = reader.takeEmbedded("platform_json")
         let binary = reader.takeEmbedded("binary_json").0
-        let rest = Document(value: .object(reader.members), mask: maskCredentials)
+        let rest = Document(value: .object(reader.members), mask: masking)
         self.rest = rest
         self.platformConfig = platform
         self.binaryConfig = binary
@@ -35,15 +35,21 @@ extension StreamSnapshot {
         self.notes = reader.notes
     }
 
-    /// ``init(item:expectedJobUID:maskCredentials:servedDigest:)`` as a result: a rejection, or
-    /// any other error as an `invalid_item` rejection.
+    /// Normalises with the standard masking rules (`true`) or none.
+    public init(item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool = true, servedDigest: String? = nil) throws {
+        try self.init(
+            item: item, expectedJobUID: expectedJobUID, masking: maskCredentials ? .standard : nil, servedDigest: servedDigest)
+    }
+
+    /// ``init(item:expectedJobUID:masking:servedDigest:)`` as a result: a rejection, or any other
+    /// error as an `invalid_item` rejection.
     public static func normalise(
-        _ item: JSONValue, expectedJobUID: String? = nil, maskCredentials: Bool, servedDigest: String? = nil
+        _ item: JSONValue, expectedJobUID: String? = nil, masking: CredentialMask?, servedDigest: String? = nil
     ) -> Result<StreamSnapshot, SnapshotRejection> {
         do {
             return .success(
                 try StreamSnapshot(
-                    item: item, expectedJobUID: expectedJobUID, maskCredentials: maskCredentials,
+                    item: item, expectedJobUID: expectedJobUID, masking: masking,
                     servedDigest: servedDigest))
         } catch let rejection as SnapshotRejection {
             return .failure(rejection)
@@ -53,8 +59,8 @@ extension StreamSnapshot {
     }
 
     /// A short rendering of a value for messages: type and the start of its text.
-    static func preview(_ value: JSONValue, mask: Bool = true) -> String {
-        let text = String(decoding: value.canonicalBytes(maskingCredentials: mask), as: UTF8.self)
+    static func preview(_ value: JSONValue, mask: CredentialMask? = .standard) -> String {
+        let text = String(decoding: value.canonicalBytes(masking: mask), as: UTF8.self)
         let short = text.count > 40 ? String(text.prefix(40)) + "..." : text
         return "\(value.typeDescription) \(short)"
     }
@@ -70,10 +76,10 @@ private struct PayloadReader {
     var members: [String: JSONValue]
     let jobUID: String
     let status: StatusValue
-    let mask: Bool
+    let mask: CredentialMask?
     var notes: [StreamSnapshot.Note] = []
 
-    init(item: JSONValue, expectedJobUID: String?, mask: Bool) throws {
+    init(item: JSONValue, expectedJobUID: String?, mask: CredentialMask?) throws {
         self.mask = mask
         func reject(_ message: String, _ uid: String? = expectedJobUID, kind: ErrorKind = .invalidItem) -> SnapshotRejection {
             SnapshotRejection(kind: kind, jobUID: uid, message: message)
@@ -91,7 +97,7 @@ private struct PayloadReader {
         }
         switch members["status"] {
         case .int(let i)?: status = .int(i)
-        case .string(let s)? where !s.isEmpty && s.utf8.count <= 256: status = .text(mask ? CredentialMask.mask(s) : s)
+        case .string(let s)? where !s.isEmpty && s.utf8.count <= 256: status = .text(mask?.mask(s) ?? s)
         case nil: throw reject("the stream has no status; the stored state is kept.", uid)
         case let other?:
             throw reject(
@@ -104,7 +110,7 @@ private struct PayloadReader {
         self.members["status"] = .null
     }
 
-    func text(_ s: String) -> String { mask ? CredentialMask.mask(s) : s }
+    func text(_ s: String) -> String { mask?.mask(s) ?? s }
     func preview(_ value: JSONValue) -> String { StreamSnapshot.preview(value, mask: mask) }
 
     mutating func note(_ kind: ErrorKind, _ message: String) {
@@ -148,7 +154,7 @@ private struct PayloadReader {
 
     mutating func fields(config: JSONValue?) -> StreamSnapshot.Fields {
         let mask = self.mask
-        let text = { (s: String) in mask ? CredentialMask.mask(s) : s }
+        let text = { (s: String) in mask?.mask(s) ?? s }
         var fields = StreamSnapshot.Fields()
         fields.id = typed("id") { $0.intValue }
         fields.streamUID = typed("stream_uid") { $0.stringValue.map(text) }
@@ -193,7 +199,7 @@ private struct PayloadReader {
             return StreamSnapshot.Area(
                 position: position,
                 areaID: Self.identifier(item["Id"] ?? item["id"]).map(text),
-                shape: shape.map { String(decoding: $0.canonicalBytes(maskingCredentials: mask), as: UTF8.self) },
+                shape: shape.map { String(decoding: $0.canonicalBytes(masking: mask), as: UTF8.self) },
                 pointCount: shape?.arrayValue?.count)
         }
     }
@@ -202,7 +208,7 @@ private struct PayloadReader {
         (value?.arrayValue ?? []).enumerated().map { position, item in
             StreamSnapshot.Fence(
                 position: position, fenceID: Self.identifier(item["Id"] ?? item["id"]).map(text),
-                json: String(decoding: item.canonicalBytes(maskingCredentials: mask), as: UTF8.self))
+                json: String(decoding: item.canonicalBytes(masking: mask), as: UTF8.self))
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 /// One stream as served, normalised for storage: the pieces that are stored once and shared
 /// (configs, the rest of the payload), the raw status, and a hash of the whole content.
 ///
-/// Built by ``StreamSnapshot/init(item:expectedJobUID:maskCredentials:servedDigest:)`` (in
+/// Built by ``StreamSnapshot/init(item:expectedJobUID:masking:servedDigest:)`` (in
 /// `StreamSnapshot+Normalise.swift`); the store decides from ``contentHash`` whether it is a new
 /// version.
 public struct StreamSnapshot: Sendable {
@@ -40,8 +40,8 @@ public struct StreamSnapshot: Sendable {
         public let raw: String?
         public let parseError: String?
 
-        init(value: JSONValue, mask: Bool) {
-            let bytes = value.canonicalBytes(maskingCredentials: mask)
+        init(value: JSONValue, mask: CredentialMask?) {
+            let bytes = value.canonicalBytes(masking: mask)
             self.sha256 = sha256Hex(bytes)
             self.json = String(decoding: bytes, as: UTF8.self)
             self.raw = nil
@@ -57,12 +57,12 @@ public struct StreamSnapshot: Sendable {
 
         /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
         /// reading areas and fences), else kept raw.
-        static func embedded(_ text: String, mask: Bool) -> (Document, JSONValue?) {
+        static func embedded(_ text: String, mask: CredentialMask?) -> (Document, JSONValue?) {
             do {
                 let value = try JSONValue.parse(text)
                 return (Document(value: value, mask: mask), value)
             } catch {
-                return (Document(raw: mask ? CredentialMask.mask(text) : text, parseError: String(describing: error)), nil)
+                return (Document(raw: mask?.mask(text) ?? text, parseError: String(describing: error)), nil)
             }
         }
     }
