@@ -7,11 +7,14 @@ public struct RenderContext: Sendable {
     public var labels: StatusLabels
     /// The zone of table times; nil for UTC. JSON, NDJSON and CSV always write UTC ISO 8601.
     public var zone: TimeZone?
+    /// The terminal's width, to fit tables into; nil prints them in full (piped, or `--wide`).
+    public var width: Int?
 
-    public init(format: OutputFormat = .table, labels: StatusLabels = StatusLabels(), zone: TimeZone? = nil) {
+    public init(format: OutputFormat = .table, labels: StatusLabels = StatusLabels(), zone: TimeZone? = nil, width: Int? = nil) {
         self.format = format
         self.labels = labels
         self.zone = zone
+        self.width = width
     }
 
     /// Whether values are written for people (the table) rather than for programs.
@@ -105,6 +108,6 @@ extension Report {
 
     /// The result rendered in the context's format.
     public func rendered(_ context: RenderContext) -> String {
-        table(context).rendered(as: context.format)
+        table(context).rendered(as: context.format, width: context.width)
     }
 }

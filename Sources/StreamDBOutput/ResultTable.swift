@@ -82,9 +82,10 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 }
 
 extension ResultTable {
-    public func rendered(as format: OutputFormat) -> String {
+    /// The table in `format`; `width` (a terminal's, for the table format) shortens text columns.
+    public func rendered(as format: OutputFormat, width: Int? = nil) -> String {
         switch format {
-        case .table: return renderTable()
+        case .table: return renderTable(width: width)
         case .json:
             if rows.isEmpty { return "[]\n" }
             return "[\n" + rows.map { "  " + object($0).canonicalTextInColumnOrder(columns) }.joined(separator: ",\n") + "\n]\n"
@@ -102,24 +103,68 @@ extension ResultTable {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    private func renderTable() -> String {
+    /// Aligned columns. With `width`, text columns are shortened with an ellipsis, the widest
+    /// first, until the table fits (numbers stay whole; a uid keeps at least the prefix that tells
+    /// it from the others in its column, so it can still be pasted as an argument).
+    func renderTable(width: Int? = nil) -> String {
         if rows.isEmpty { return "(no rows)\n" }
-        let texts = rows.map { $0.map { $0.text.replacingOccurrences(of: "\n", with: " ") } }
+        var texts = rows.map { $0.map { $0.text.replacingOccurrences(of: "\n", with: " ") } }
         var widths = columns.map(\.count)
         for row in texts {
             for (i, text) in row.enumerated() { widths[i] = max(widths[i], text.count) }
         }
         let numeric = columns.indices.map { i in rows.allSatisfy { $0[i].isNumeric } }
+        if let width {
+            let limits = fit(widths: widths, numeric: numeric, into: width, texts: texts)
+            for i in columns.indices where limits[i] < widths[i] {
+                widths[i] = limits[i]
+                for r in texts.indices where texts[r][i].count > limits[i] {
+                    texts[r][i] = String(texts[r][i].prefix(limits[i] - 1)) + "…"
+                }
+            }
+        }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, text in
-                let pad = String(repeating: " ", count: widths[i] - text.count)
+                let pad = String(repeating: " ", count: max(0, widths[i] - text.count))
                 return numeric[i] ? pad + text : text + pad
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }
-        var out = line(columns) + "\n"
+        var out = line(columns.enumerated().map { i, name in name.count > widths[i] ? String(name.prefix(widths[i])) : name }) + "\n"
         out += line(widths.map { String(repeating: "-", count: $0) }) + "\n"
         for row in texts { out += line(row) + "\n" }
         return out
+    }
+
+    /// The widths that fit `total` columns: the widest text column loses a column at a time, down
+    /// to its floor (its heading's first letters, or a uid's distinguishing prefix plus the
+    /// ellipsis); when every column is at its floor the table is as narrow as it gets.
+    private func fit(widths: [Int], numeric: [Bool], into total: Int, texts: [[String]]) -> [Int] {
+        var limits = widths
+        let floors = columns.indices.map { i -> Int in
+            if numeric[i] { return widths[i] }
+            let values = texts.map { $0[i] }
+            if values.allSatisfy({ JobUID.normalized($0) != nil }) { return Self.uniquePrefix(values) + 1 }
+            // Times stay whole, like numbers: a cut one could not be read or pasted back.
+            if values.allSatisfy({ $0.isEmpty || $0 == "now" || TimeInput.parse($0) != nil }) { return widths[i] }
+            return min(widths[i], max(6, min(columns[i].count, 12)))
+        }
+        func used() -> Int { limits.reduce(0, +) + 2 * (limits.count - 1) }
+        while used() > total {
+            guard let widest = limits.indices.filter({ limits[$0] > floors[$0] }).max(by: { limits[$0] < limits[$1] }) else { break }
+            limits[widest] -= 1
+        }
+        return limits
+    }
+
+    /// The length of the shortest prefix that tells each value from the others (at least 8).
+    static func uniquePrefix(_ values: [String]) -> Int {
+        let sorted = Set(values).sorted()
+        var length = 8
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            let common = zip(a, b).prefix { $0 == $1 }.count
+            length = max(length, common + 1)
+        }
+        return length
     }
 }
 

@@ -34,6 +34,9 @@ struct OutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Show table times in this IANA time zone (Europe/Minsk); json and csv stay UTC.", valueName: "zone"))
     var tz: String?
 
+    @Flag(help: "Print tables in full on a terminal too (by default they are fitted to its width).")
+    var wide = false
+
     func zone() throws -> TimeZone? {
         guard let tz else { return nil }
         guard let zone = TimeZone(identifier: tz) else {
@@ -51,7 +54,7 @@ struct OutputOptions: ParsableArguments {
 
     /// The format, labels and zone the results are printed with.
     func context() throws -> RenderContext {
-        RenderContext(format: format, labels: try labels(), zone: try zone())
+        RenderContext(format: format, labels: try labels(), zone: try zone(), width: wide ? nil : terminalWidth())
     }
 }
 
@@ -75,4 +78,12 @@ func parseWindow(since: String?, until: String?, zone: TimeZone?) throws -> (sin
         throw ValidationError("--since (\(since!)) is later than --until (\(until!)): nothing can lie between them.")
     }
     return (start, end)
+}
+
+/// The width of the terminal standard output is, or nil when it is not one (piped, redirected).
+func terminalWidth() -> Int? {
+    guard isatty(STDOUT_FILENO) == 1 else { return nil }
+    var size = winsize()
+    guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
 }

@@ -16,6 +16,9 @@ extension Streamdb {
         @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
         var format: OutputFormat = .table
 
+        @Flag(help: "Print the table in full on a terminal too (by default it is fitted to its width).")
+        var wide = false
+
         @Argument(help: "The query. Read from standard input when left out.")
         var sql: String?
 
@@ -28,7 +31,7 @@ extension Streamdb {
                 throw InputError("no SQL given.")
             }
             let result = try database.open().sql(text)
-            print(result.table.rendered(as: format), terminator: "")
+            print(result.table.rendered(as: format, width: wide ? nil : terminalWidth()), terminator: "")
         }
     }
 }

@@ -27,6 +27,32 @@ struct OutputTests {
         #expect(DurationText.readable(date, zone: TimeZone(identifier: "Europe/Minsk")) == "2024-02-04 15:15:11 +0300")
     }
 
+    @Test("A table fits a terminal's width: long text gets an ellipsis, uids keep a telling prefix, numbers and times stay whole")
+    func tableFitsWidth() {
+        let table = ResultTable(
+            columns: ["job_uid", "count", "at", "note"],
+            rows: [
+                [
+                    .text("5b9c41f0-b0dc-d1fd-0ebd-3e41e3098fe8"), .int(123_456), .text("2026-12-01 22:32:03"),
+                    .text(String(repeating: "long note ", count: 10)),
+                ],
+                [.text("5b9c41f1-0000-0000-0000-000000000000"), .int(7), .text("now"), .text("short")],
+            ])
+        let full = table.rendered(as: .table)
+        #expect(full.split(separator: "\n").allSatisfy { !$0.contains("…") })
+        let fitted = table.rendered(as: .table, width: 60)
+        let lines = fitted.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.count <= 60 }, "\(fitted)")
+        // Each uid is cut to a prefix that still tells the two apart (they share "5b9c41f").
+        let prefixes = lines[2...3].map { String($0.prefix { $0 != "…" && $0 != " " }) }
+        #expect(prefixes[0] != prefixes[1] && prefixes.allSatisfy { $0.count >= 8 && $0.count < 36 }, "\(fitted)")
+        #expect("5b9c41f0-b0dc-d1fd-0ebd-3e41e3098fe8".hasPrefix(prefixes[0]))
+        #expect(lines[2].contains("123456") && lines[2].contains("2026-12-01 22:32:03"))
+        #expect(lines[2].hasSuffix("…"))
+        // Machine formats are never cut.
+        #expect(table.rendered(as: .csv, width: 20).contains(String(repeating: "long note ", count: 10)))
+    }
+
     @Test("The progress bar draws counts against the total, at most ten times a second, and nothing when disabled")
     func progressBar() {
         let written = Mutex<[String]>([])
