@@ -53,6 +53,8 @@ public struct SQLResult: Sendable {
                     })
             }
         } catch let error as DatabaseError {
+            // The file itself is damaged or unreadable: the store's sentence says so, not "the query".
+            if [.SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode) { throw error }
             let message = error.message ?? "\(error)"
             if message.contains("too many attached databases") {
                 throw QueryError("streamdb sql reads only this history: ATTACH of another database is not allowed.")
