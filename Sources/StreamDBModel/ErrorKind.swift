@@ -26,6 +26,8 @@ public enum ErrorKind: Sendable, Hashable, CustomStringConvertible {
     case badUID
     /// A list page whose `next` link points back to a page already read.
     case paginationLoop
+    /// A job_uid served by two sources: recorded under the first, never moved to the second.
+    case sourceConflict
 
     /// The stored name.
     public var description: String {
@@ -45,6 +47,7 @@ public enum ErrorKind: Sendable, Hashable, CustomStringConvertible {
         case .storage: return "storage"
         case .badUID: return "bad_uid"
         case .paginationLoop: return "pagination_loop"
+        case .sourceConflict: return "source_conflict"
         }
     }
 }

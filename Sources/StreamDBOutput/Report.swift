@@ -95,12 +95,17 @@ public protocol Report {
     associatedtype Row
     static var columns: [Column<Row>] { get }
     var reportRows: [Row] { get }
+    /// Columns left out of this result (the source, when the database holds only one).
+    var hiddenColumns: Set<String> { get }
 }
 
 extension Report {
+    public var hiddenColumns: Set<String> { [] }
+
     /// The result as a table in `context`.
     public func table(_ context: RenderContext) -> ResultTable {
-        let columns = Self.columns
+        let hidden = hiddenColumns
+        let columns = Self.columns.filter { column in !column.names(context).contains { hidden.contains($0) } }
         return ResultTable(
             columns: columns.flatMap { $0.names(context) },
             rows: reportRows.map { row in columns.flatMap { $0.cells(row, context) } })

@@ -5,6 +5,7 @@ import StreamDBStore
 
 extension StreamList: Report {
     public var reportRows: [Row] { rows }
+    public var hiddenColumns: Set<String> { severalSources ? [] : ["source"] }
 
     public static let columns: [Column<Row>] = [
         Column("job_uid") { row, _ in .text(row.jobUID) },
@@ -15,6 +16,7 @@ extension StreamList: Report {
         Column("first_seen_at") { row, c in c.time(row.firstSeenAt) },
         Column("last_seen_at") { row, c in c.time(row.lastSeenAt) },
         Column("gone_at") { row, c in c.time(row.goneAt) },
+        Column("source") { row, c in c.text(row.source) },
     ]
 }
 
@@ -34,6 +36,7 @@ public struct SyncRunReport: Report {
     public let ledger: SyncRunLedger
     public init(_ ledger: SyncRunLedger) { self.ledger = ledger }
     public var reportRows: [SyncRunLedger.Run] { ledger.runs }
+    public var hiddenColumns: Set<String> { ledger.severalSources ? [] : ["source"] }
 
     public static let columns: [Column<SyncRunLedger.Run>] = [
         Column("run") { run, _ in .int(run.id) },
@@ -51,6 +54,7 @@ public struct SyncRunReport: Report {
         Column("gone") { run, _ in .int(Int64(run.counts.gone)) },
         Column("back") { run, _ in .int(Int64(run.counts.back)) },
         Column("errors") { run, _ in .int(Int64(run.counts.errors)) },
+        Column("source") { run, c in c.text(run.source) },
         Column("source_url") { run, _ in .text(run.sourceURL) },
     ]
 }

@@ -6,10 +6,10 @@ import StreamDBModel
 ///
 /// "Knew" is by `observed_at`: a change enters the picture when a sync saw it.
 enum FleetAsOf {
-    /// A `SELECT` of `job_uid, version, rest_id, platform_config_id, status, observed_at, gone`
+    /// A `SELECT` of `job_uid, source_id, version, rest_id, platform_config_id, status, observed_at, gone`
     /// over every stream seen by `:as_of`, where `gone` is 1 for streams gone at that moment.
     static let sql = """
-        SELECT st.job_uid, v.version, v.rest_id, v.platform_config_id, v.status, v.observed_at,
+        SELECT st.job_uid, st.source_id, v.version, v.rest_id, v.platform_config_id, v.status, v.observed_at,
                coalesce((SELECT e.event = 'gone' FROM presence_events AS e
                           WHERE e.stream_id = st.stream_id AND e.observed_at <= :as_of
                           ORDER BY e.observed_at DESC, e.id DESC LIMIT 1), 0) AS gone

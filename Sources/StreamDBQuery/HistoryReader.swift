@@ -45,13 +45,24 @@ public final class HistoryReader: Sendable {
     }
 
     /// The present streams per region.
-    public func regions(asOf: Date? = nil) throws -> RegionReport {
-        try read { db in try RegionReport.load(asOf: asOf, in: db) }
+    public func regions(asOf: Date? = nil, source: String? = nil) throws -> RegionReport {
+        try read { db in try RegionReport.load(asOf: asOf, source: source, in: db) }
     }
 
     /// The last `last` runs and at most `errorLimit` of their errors.
-    public func runs(last: Int, errorLimit: Int) throws -> SyncRunLedger {
-        try read { db in try SyncRunLedger.load(last: last, errorLimit: errorLimit, in: db) }
+    public func runs(last: Int, errorLimit: Int, source: String? = nil) throws -> SyncRunLedger {
+        try read { db in try SyncRunLedger.load(last: last, errorLimit: errorLimit, source: source, in: db) }
+    }
+
+    /// The sources the database holds.
+    public func sources() throws -> [SourceInfo] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, base_url, first_synced_at, last_synced_at FROM sources ORDER BY name").map { row in
+                SourceInfo(
+                    name: row["name"], baseURL: row["base_url"], firstSyncedAt: row.date("first_synced_at"),
+                    lastSyncedAt: row.date("last_synced_at"))
+            }
+        }
     }
 
     /// A stored version: the current one, number `number`, or the one held at `asOf`.

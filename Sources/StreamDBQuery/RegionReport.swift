@@ -18,7 +18,8 @@ public struct RegionReport: Sendable {
     public let rows: [Row]
 
     /// - Parameter asOf: count the fleet as the mirror knew it then; nil for now.
-    static func load(asOf: Date?, in db: Database) throws -> RegionReport {
+    /// - Parameter source: count only this source's streams (its name); nil for all.
+    static func load(asOf: Date?, source: String? = nil, in db: Database) throws -> RegionReport {
         // One pass over the fleet; the counting is done here rather than by a query per region.
         struct Tally {
             var streams = 0
@@ -26,7 +27,7 @@ public struct RegionReport: Sendable {
             var cases: [String: Int] = [:]
         }
         var tallies: [String: Tally] = [:]
-        let cursor = try GRDB.Row.fetchCursor(db, sql: placedSQL, arguments: ["as_of": FleetAsOf.moment(asOf)])
+        let cursor = try GRDB.Row.fetchCursor(db, sql: placedSQL, arguments: ["as_of": FleetAsOf.moment(asOf), "source": source])
         while let row = try cursor.next() {
             let region: String = row["region"]
             let status = (row["status"] as DatabaseValue).statusValue
@@ -50,6 +51,6 @@ public struct RegionReport: Sendable {
         LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
         LEFT JOIN document_regions AS dr ON dr.document_id = f.rest_id
         LEFT JOIN regions AS rg ON rg.id = dr.region_id
-        WHERE f.gone = 0
+        WHERE f.gone = 0 AND (:source IS NULL OR f.source_id = (SELECT id FROM sources WHERE name = :source))
         """
 }

@@ -13,6 +13,12 @@ extension StreamList {
         {
             return "\(Timestamp.format(asOf)) is before the first sync (\(Timestamp.format(first))): the mirror knew no streams then."
         }
+        if let source = filter.source {
+            let names = try String.fetchAll(db, sql: "SELECT name FROM sources ORDER BY name")
+            if !names.contains(source) {
+                return "no source is called '\(source)'\(Self.nearest(source, in: names)) (sources: \(names.joined(separator: ", ")))."
+            }
+        }
         if let region = filter.region {
             let titles = try String.fetchAll(db, sql: "SELECT title FROM regions ORDER BY title")
             let ids = try String.fetchAll(db, sql: "SELECT CAST(id AS TEXT) FROM regions")

@@ -13,6 +13,8 @@ public struct StreamList: Sendable {
         /// List gone streams instead of present ones.
         public var gone = false
         public var asOf: Date?
+        /// Only the streams of this source (its name).
+        public var source: String?
         public var sort = Sort.jobUID
         /// At most this many rows, after sorting.
         public var limit: Int?
@@ -52,11 +54,15 @@ public struct StreamList: Sendable {
         public let firstSeenAt: Date?
         public let lastSeenAt: Date?
         public let goneAt: Date?
+        /// The name of the stream's source.
+        public let source: String?
     }
 
     public let rows: [Row]
     /// When no stream matched because of a filter value, why (see ``whyEmpty(_:in:)``).
     public let emptyBecause: String?
+    /// Whether the database holds more than one source (the rows then name theirs).
+    public let severalSources: Bool
 
     static func load(_ filter: Filter, in db: Database) throws -> StreamList {
         var conditions = ["f.gone = :gone"]
@@ -79,15 +85,20 @@ public struct StreamList: Sendable {
             conditions.append("ct.case_type = :case_type")
             arguments["case_type"] = caseType
         }
+        if let source = filter.source {
+            conditions.append("src.name = :source")
+            arguments["source"] = source
+        }
         let rows = try GRDB.Row.fetchAll(
             db,
             sql: """
                 SELECT f.job_uid, f.status, ct.case_type,
                        (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
                           JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = f.rest_id) AS regions,
-                       f.version, st.first_seen_at, st.last_seen_at, st.gone_at
+                       f.version, st.first_seen_at, st.last_seen_at, st.gone_at, src.name AS source
                 FROM (\(FleetAsOf.sql)) AS f
                 JOIN streams AS st ON st.job_uid = f.job_uid
+                LEFT JOIN sources AS src ON src.id = st.source_id
                 LEFT JOIN config_case_types AS ct ON ct.document_id = f.platform_config_id
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY \(filter.sort.orderBy)
@@ -100,7 +111,7 @@ public struct StreamList: Sendable {
                     jobUID: row["job_uid"], status: (row["status"] as DatabaseValue).statusValue,
                     caseType: row["case_type"], regions: row.list("regions"), version: row["version"],
                     firstSeenAt: row.date("first_seen_at"), lastSeenAt: row.date("last_seen_at"),
-                    goneAt: row.date("gone_at"))
-            }, emptyBecause: emptyBecause)
+                    goneAt: row.date("gone_at"), source: row["source"])
+            }, emptyBecause: emptyBecause, severalSources: try Int.fetchOne(db, sql: "SELECT count(*) FROM sources") ?? 0 > 1)
     }
 }

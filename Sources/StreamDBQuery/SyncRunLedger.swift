@@ -14,6 +14,8 @@ public struct SyncRunLedger: Sendable {
         public let listing: ListingState?
         public let counts: SyncCounts
         public let sourceURL: String
+        /// The name of the source synced.
+        public let source: String?
 
         /// Seconds from start to finish; nil for a run that did not finish.
         public var elapsedSeconds: Double? {
@@ -35,10 +37,18 @@ public struct SyncRunLedger: Sendable {
     public let runs: [Run]
     /// The first errors of those runs, in order.
     public let errors: [Error]
+    /// Whether the database holds more than one source.
+    public let severalSources: Bool
 
-    static func load(last: Int, errorLimit: Int, in db: Database) throws -> SyncRunLedger {
+    static func load(last: Int, errorLimit: Int, source: String? = nil, in db: Database) throws -> SyncRunLedger {
         let runs = try Row.fetchAll(
-            db, sql: "SELECT * FROM (SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [last]
+            db,
+            sql: """
+                SELECT * FROM (
+                    SELECT r.*, src.name AS source FROM sync_runs AS r LEFT JOIN sources AS src ON src.id = r.source_id
+                    WHERE ?1 IS NULL OR src.name = ?1 ORDER BY r.id DESC LIMIT ?2
+                ) ORDER BY id
+                """, arguments: [source, last]
         ).map { row in
             var counts = SyncCounts()
             counts.seen = row["streams_seen"]
@@ -51,20 +61,23 @@ public struct SyncRunLedger: Sendable {
             return Run(
                 id: row["id"], startedAt: row.date("started_at"), finishedAt: row.date("finished_at"),
                 outcome: SyncOutcome(rawValue: row["outcome"]), listing: (row["listing"] as String?).flatMap(ListingState.init),
-                counts: counts, sourceURL: row["source_url"])
+                counts: counts, sourceURL: row["source_url"], source: row["source"])
         }
         let errors = try Row.fetchAll(
             db,
             sql: """
                 SELECT e.sync_run_id, e.job_uid, e.kind, e.attempts, e.message FROM sync_errors AS e
-                WHERE e.sync_run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT ?)
-                ORDER BY e.sync_run_id, e.id LIMIT ?
-                """, arguments: [last, errorLimit]
+                WHERE e.sync_run_id IN (
+                    SELECT r.id FROM sync_runs AS r LEFT JOIN sources AS src ON src.id = r.source_id
+                    WHERE ?1 IS NULL OR src.name = ?1 ORDER BY r.id DESC LIMIT ?2)
+                ORDER BY e.sync_run_id, e.id LIMIT ?3
+                """, arguments: [source, last, errorLimit]
         ).map { row in
             Error(
                 runID: row["sync_run_id"], jobUID: row["job_uid"], kind: row["kind"], attempts: row["attempts"],
                 message: row["message"])
         }
-        return SyncRunLedger(runs: runs, errors: errors)
+        return SyncRunLedger(
+            runs: runs, errors: errors, severalSources: try Int.fetchOne(db, sql: "SELECT count(*) FROM sources") ?? 0 > 1)
     }
 }

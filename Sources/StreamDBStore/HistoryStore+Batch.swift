@@ -43,18 +43,20 @@ extension HistoryStore {
     /// savepoint. Savepoints cost a pair of statements and a statement journal per stream, which
     /// a batch that stores cleanly does not need. A full disk or an I/O error ends the batch: it
     /// is about the file, not the stream.
-    public func writeBatch(_ observations: [StreamObservation], observedAt: String, runID: Int64) async throws -> BatchOutcome {
+    public func writeBatch(
+        _ observations: [StreamObservation], observedAt: String, runID: Int64, sourceID: Int64
+    ) async throws -> BatchOutcome {
         guard !observations.isEmpty else { return BatchOutcome() }
         do {
             // A transaction of its own, so that no savepoint (and no statement journal) is needed
             // to undo it.
             return try await database.write { db in
-                try Self.write(observations, observedAt: observedAt, runID: runID, perStream: false, in: db)
+                try Self.write(observations, observedAt: observedAt, runID: runID, sourceID: sourceID, perStream: false, in: db)
             }
         } catch let error as DatabaseError where Self.isStreamLevel(error) {
             do {
                 return try await database.write { db in
-                    try Self.write(observations, observedAt: observedAt, runID: runID, perStream: true, in: db)
+                    try Self.write(observations, observedAt: observedAt, runID: runID, sourceID: sourceID, perStream: true, in: db)
                 }
             } catch {
                 throw Self.translate(error, path: path)
@@ -73,9 +75,9 @@ extension HistoryStore {
     /// a savepoint and a stream-level failure is recorded as that stream's error; without, the
     /// first failure is thrown.
     private static func write(
-        _ observations: [StreamObservation], observedAt: String, runID: Int64, perStream: Bool, in db: Database
+        _ observations: [StreamObservation], observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool, in db: Database
     ) throws -> BatchOutcome {
-        var batch = BatchWriter(db: db, observedAt: observedAt, runID: runID, perStream: perStream)
+        var batch = BatchWriter(db: db, observedAt: observedAt, runID: runID, sourceID: sourceID, perStream: perStream)
         for observation in observations {
             try batch.write(observation)
         }
@@ -88,13 +90,15 @@ private struct BatchWriter {
     let db: Database
     let observedAt: String
     let runID: Int64
+    let sourceID: Int64
     let perStream: Bool
     var outcome = BatchOutcome()
 
-    init(db: Database, observedAt: String, runID: Int64, perStream: Bool) {
+    init(db: Database, observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool) {
         self.db = db
         self.observedAt = observedAt
         self.runID = runID
+        self.sourceID = sourceID
         self.perStream = perStream
     }
 
@@ -103,15 +107,23 @@ private struct BatchWriter {
         case .served(let result, let url):
             try served(result, url: url)
         case .servedUnchanged(let stream, let url):
-            if let version = try HistoryStore.recordUnchanged(stream, observedAt: observedAt, runID: runID, in: db) {
+            if let version = try HistoryStore.recordUnchanged(stream, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db) {
                 outcome.add(RecordResult(change: .unchanged, back: false, version: version))
             } else {
                 // Gone or recorded anew since the run began: the shortcut does not apply.
                 try served(stream.snapshot(), url: url)
             }
         case .notFound(let uid, let url):
-            if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, in: db) {
+            if try HistoryStore.markGone(jobUID: uid, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db) {
                 outcome.counts.gone += 1
+            } else if let other = try HistoryStore.otherSource(of: uid, than: sourceID, in: db) {
+                // Another source's stream is not this one's to mark gone.
+                try fail(
+                    SyncErrorEntry(
+                        jobUID: uid, kind: .http(404), httpStatus: 404, url: url, attempts: 1,
+                        message:
+                            "this server has no stream with this job_uid; it belongs to the source '\(other)', whose history is untouched.")
+                )
             } else if try !HistoryStore.isKnown(uid, in: db) {
                 try fail(
                     SyncErrorEntry(
@@ -139,15 +151,24 @@ private struct BatchWriter {
     }
 
     private mutating func store(_ snapshot: StreamSnapshot, url: String) throws {
+        if let other = try HistoryStore.otherSource(of: snapshot.jobUID, than: sourceID, in: db) {
+            try fail(
+                SyncErrorEntry(
+                    jobUID: snapshot.jobUID, kind: .sourceConflict, url: url,
+                    message:
+                        "this job_uid is served by this source and by '\(other)', which served it first; it stays with '\(other)' and nothing of this copy was stored."
+                ))
+            return
+        }
         guard perStream else {
-            outcome.add(try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db))
+            outcome.add(try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db))
             return
         }
         do {
             var result: RecordResult?
-            let (db, observedAt, runID) = (self.db, self.observedAt, self.runID)
+            let (db, observedAt, runID, sourceID) = (self.db, self.observedAt, self.runID, self.sourceID)
             try db.inSavepoint {
-                result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, in: db)
+                result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
                 return .commit
             }
             if let result { outcome.add(result) }

@@ -6,7 +6,7 @@ import StreamDBModel
 extension HistoryStore {
     /// Starts a run. Runs left 'running' by a process that died are marked 'interrupted' first:
     /// the caller holds the ``SyncLock``, so no other run can be going on.
-    public func beginRun(sourceURL: String, startedAt: String) async throws -> Int64 {
+    public func beginRun(source: SyncSource, startedAt: String) async throws -> Int64 {
         try await write { db in
             try db.execute(
                 sql: """
@@ -15,9 +15,16 @@ extension HistoryStore {
                     WHERE outcome = 'running'
                     """)
             try db.execute(
-                sql: "INSERT INTO sync_runs (started_at, source_url, outcome, streamdb_version) VALUES (?, ?, 'running', ?)",
-                arguments: [startedAt, sourceURL, StreamDBVersion.current])
-            return db.lastInsertedRowID
+                sql: """
+                    INSERT INTO sync_runs (started_at, source_url, source_id, outcome, streamdb_version)
+                    VALUES (?, ?, ?, 'running', ?)
+                    """,
+                arguments: [startedAt, source.baseURL, source.id, StreamDBVersion.current])
+            let runID = db.lastInsertedRowID
+            try db.execute(
+                sql: "UPDATE sources SET first_synced_at = coalesce(first_synced_at, ?), last_synced_at = ? WHERE id = ?",
+                arguments: [startedAt, startedAt, source.id])
+            return runID
         }
     }
 
@@ -76,16 +83,17 @@ extension HistoryStore {
         try await write { db in try Self.recordError(entry, runID: runID, in: db) }
     }
 
-    /// The streams the database holds as present that this run has not seen (yet).
-    public func presentStreamsNotSeen(in runID: Int64) async throws -> [String] {
+    /// The streams of `sourceID` that the database holds as present and this run has not seen
+    /// (yet): only the source's own streams are asked for again, and can be found gone.
+    public func presentStreamsNotSeen(in runID: Int64, sourceID: Int64) async throws -> [String] {
         try await read { db in
             try String.fetchAll(
                 db,
                 sql: """
                     SELECT job_uid FROM streams
-                    WHERE gone_at IS NULL AND (last_seen_run_id IS NULL OR last_seen_run_id <> ?)
+                    WHERE source_id = ? AND gone_at IS NULL AND (last_seen_run_id IS NULL OR last_seen_run_id <> ?)
                     ORDER BY job_uid
-                    """, arguments: [runID])
+                    """, arguments: [sourceID, runID])
         }
     }
 

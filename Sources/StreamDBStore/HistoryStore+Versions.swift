@@ -59,7 +59,7 @@ extension HistoryStore {
     /// Records one served stream: a new version when its content differs from the current one,
     /// otherwise only "seen" (and the latest `updated_at`).
     static func record(
-        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, in db: Database
+        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, sourceID: Int64, in db: Database
     ) throws -> RecordResult {
         let current = try CurrentStream.fetch(snapshot.jobUID, in: db)
         if let current, current.contentHash == snapshot.contentHash {
@@ -67,7 +67,8 @@ extension HistoryStore {
         }
         let version = (current?.version ?? 0) + 1
         let documents = try storeDocuments(snapshot, observedAt: observedAt, in: db)
-        let streamID = try upsertStream(snapshot, current, version: version, observedAt: observedAt, runID: runID, in: db)
+        let streamID = try upsertStream(
+            snapshot, current, version: version, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
         try insertVersion(
             snapshot, streamID: streamID, version: version, documents: documents,
             statusChange: statusChange(snapshot, current, observedAt: observedAt),
@@ -159,7 +160,7 @@ extension HistoryStore {
     /// Writes the `streams` row of a new version; returns its `stream_id`.
     private static func upsertStream(
         _ snapshot: StreamSnapshot, _ current: CurrentStream?, version: Int64, observedAt: String, runID: Int64,
-        in db: Database
+        sourceID: Int64, in db: Database
     ) throws -> Int64 {
         let fields = snapshot.fields
         let status = databaseValue(snapshot.status)
@@ -183,14 +184,14 @@ extension HistoryStore {
             sql: """
                 INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
                     stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
-                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest, source_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             snapshot.jobUID, fields.id, status, fields.streamUID, fields.cameraGroupUID,
             fields.caseType, fields.streamCaseType, fields.ovmsClient, fields.createdAt,
             snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
-            snapshot.servedDigest,
+            snapshot.servedDigest, sourceID,
         ])
         return db.lastInsertedRowID
     }
@@ -233,25 +234,29 @@ extension HistoryStore {
     /// status row. Returns the current version, or nil when the stream is no longer present with
     /// that digest (gone, or recorded anew since the run began): the caller then records the
     /// normalised object instead.
-    static func recordUnchanged(_ stream: UnchangedStream, observedAt: String, runID: Int64, in db: Database) throws -> Int64? {
+    static func recordUnchanged(
+        _ stream: UnchangedStream, observedAt: String, runID: Int64, sourceID: Int64, in db: Database
+    ) throws -> Int64? {
         try Int64.fetchOne(
             db.cachedStatement(
                 sql: """
                     UPDATE streams
                     SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at)
-                    WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ?
+                    WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ? AND source_id = ?
                     RETURNING current_version
                     """),
-            arguments: [observedAt, runID, stream.serverUpdatedAt, stream.jobUID, stream.servedDigest])
+            arguments: [observedAt, runID, stream.serverUpdatedAt, stream.jobUID, stream.servedDigest, sourceID])
     }
 
     /// `streams.served_digest` of every present stream that has one, by job_uid: what
     /// ``recordUnchanged(_:observedAt:runID:in:)`` compares with.
-    public func servedDigests() async throws -> [String: String] {
+    public func servedDigests(sourceID: Int64) async throws -> [String: String] {
         try await read { db in
             var digests: [String: String] = [:]
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT job_uid, served_digest FROM streams WHERE gone_at IS NULL AND served_digest IS NOT NULL")
+                db,
+                sql: "SELECT job_uid, served_digest FROM streams WHERE source_id = ? AND gone_at IS NULL AND served_digest IS NOT NULL",
+                arguments: [sourceID])
             while let row = try rows.next() {
                 digests[row[0]] = row[1] as String
             }
@@ -266,10 +271,11 @@ extension HistoryStore {
 
     /// Records that a stream answered 404: `gone_at` and a 'gone' presence event, once. Returns
     /// false when the stream is unknown or already gone.
-    static func markGone(jobUID: String, observedAt: String, runID: Int64, in db: Database) throws -> Bool {
+    static func markGone(jobUID: String, observedAt: String, runID: Int64, sourceID: Int64, in db: Database) throws -> Bool {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT stream_id, status, gone_at FROM streams WHERE job_uid = ?", arguments: [jobUID]),
+                db, sql: "SELECT stream_id, status, gone_at FROM streams WHERE job_uid = ? AND source_id = ?",
+                arguments: [jobUID, sourceID]),
             row["gone_at"] as String? == nil
         else { return false }
         let streamID: Int64 = row["stream_id"]

@@ -37,17 +37,20 @@ public final class StreamSync: Sendable {
     /// Runs one sync. Returns the report also for failed runs; throws only when the database
     /// itself cannot be written (disk full, read-only file), after which nothing half-written
     /// remains: every write is a transaction.
-    public func run(_ options: SyncOptions) async throws -> SyncReport {
+    ///
+    /// - Parameter sourceName: the source's name (see ``HistoryStore/resolveSource(name:url:)``);
+    ///   nil for the source of this URL, or a new one named after its host.
+    public func run(_ options: SyncOptions, sourceName: String? = nil) async throws -> SyncReport {
         let stopwatch = ContinuousClock.now
-        let runID = try await store.beginRun(
-            sourceURL: api.configuration.baseURL.absoluteString, startedAt: Timestamp.format(clock()))
-        let state = RunState(runID: runID)
+        let source = try await store.resolveSource(name: sourceName, url: api.configuration.baseURL.absoluteString)
+        let runID = try await store.beginRun(source: source, startedAt: Timestamp.format(clock()))
+        let state = RunState(runID: runID, sourceID: source.id)
         let clock = self.clock
         let pipeline = WritePipeline(
             store: store, state: state, batchSize: max(1, options.batchSize), now: { Timestamp.format(clock()) })
         // Streams served exactly as last time are recognised by their digest and not normalised.
         let filter = ServedDigestFilter(
-            stored: try await store.servedDigests(), masking: options.masking)
+            stored: try await store.servedDigests(sourceID: source.id), masking: options.masking)
         var fetched: Fetched
         do {
             fetched = try await fetch(options, state, pipeline, filter)
@@ -63,7 +66,7 @@ public final class StreamSync: Sendable {
             runID, finishedAt: Timestamp.format(clock()), outcome: outcome, listing: fetched.listing,
             counts: state.counts, message: message)
         return SyncReport(
-            runID: runID, outcome: outcome, listing: fetched.listing, counts: counts,
+            runID: runID, source: source, outcome: outcome, listing: fetched.listing, counts: counts,
             elapsed: (ContinuousClock.now - stopwatch).seconds, message: message)
     }
 
@@ -86,7 +89,7 @@ public final class StreamSync: Sendable {
             }
         }
         detailTargets += try await namedTargets(options.jobUIDs, state)
-        detailTargets += try await store.presentStreamsNotSeen(in: state.runID)
+        detailTargets += try await store.presentStreamsNotSeen(in: state.runID, sourceID: state.sourceID)
         var unique = Set<String>()
         detailTargets = detailTargets.filter { unique.insert($0).inserted }
         if fetched.listing == .unavailable && detailTargets.isEmpty && state.counts.seen == 0 && state.failures == 0 {

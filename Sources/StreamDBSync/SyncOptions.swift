@@ -44,6 +44,8 @@ public struct SyncProgress: Sendable {
 /// The result of one run, with the one-line summary the CLI prints.
 public struct SyncReport: Sendable {
     public let runID: Int64
+    /// The source synced, and whether this run added it or moved it to a new URL.
+    public let source: SyncSource
     public let outcome: SyncOutcome
     public let listing: ListingState
     public let counts: SyncCounts
@@ -57,7 +59,19 @@ public struct SyncReport: Sendable {
         let errors = c.errors == 1 ? "1 error" : "\(c.errors) errors"
         return "sync \(outcome.rawValue): \(c.seen) seen, \(c.new) new, \(c.changed) changed, "
             + "\(c.unchanged) unchanged, \(c.gone) gone, \(c.back) back, \(errors) in "
-            + String(format: "%.2f s", elapsed) + " (run \(runID))"
+            + String(format: "%.2f s", elapsed) + " (run \(runID)" + (source.others.isEmpty ? ")" : ", source \(source.name))")
+    }
+
+    /// A line worth saying about the source: new beside others, or moved to a new URL; nil otherwise.
+    public var sourceNote: String? {
+        if source.isNew, !source.others.isEmpty {
+            return
+                "a new source '\(source.name)' for \(source.baseURL); the database also holds \(source.others.map { "'\($0)'" }.joined(separator: ", ")), whose streams this sync leaves alone."
+        }
+        if let previous = source.previousURL {
+            return "the source '\(source.name)' moved from \(previous) to \(source.baseURL); its history goes on."
+        }
+        return nil
     }
 }
 

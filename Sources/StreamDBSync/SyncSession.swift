@@ -17,6 +17,8 @@ public struct SyncSession: Sendable {
     public var wait = false
     /// When to read the whole file for damage before writing.
     public var integrityCheck = IntegrityCheckPolicy.whenDue
+    /// The source's name; nil for the source of this URL, or a new one named after its host.
+    public var sourceName: String?
     /// The run's clock (the demo plays a day in seconds).
     public var clock: @Sendable () -> Date = { Date() }
 
@@ -43,7 +45,7 @@ public struct SyncSession: Sendable {
         let report: SyncReport
         do {
             report = try await StreamSync(api: client, store: store, logger: logger, clock: clock, onProgress: onProgress)
-                .run(options)
+                .run(options, sourceName: sourceName)
         } catch {
             await client.shutdown()
             throw HistoryStore.translate(error, path: databasePath)

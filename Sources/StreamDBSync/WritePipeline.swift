@@ -43,7 +43,7 @@ final class WritePipeline: @unchecked Sendable {
         buffer = []
         let (store, state, now) = (self.store, self.state, self.now)
         inFlight = Task {
-            state.apply(try await store.writeBatch(batch, observedAt: now(), runID: state.runID))
+            state.apply(try await store.writeBatch(batch, observedAt: now(), runID: state.runID, sourceID: state.sourceID))
         }
     }
 }

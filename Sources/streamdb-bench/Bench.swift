@@ -258,13 +258,14 @@ struct StreamdbBench: AsyncParsableCommand {
                 }
             }
             let observed = Timestamp.format(start.addingTimeInterval(Double(round) * 600))
-            let runID = try await store.beginRun(sourceURL: "bench", startedAt: observed)
+            let source = try await store.resolveSource(name: "bench", url: "http://bench.invalid")
+            let runID = try await store.beginRun(source: source, startedAt: observed)
             let snapshots = try fleet.liveStreams.map { try StreamSnapshot(item: try JSONValue.parse($0.json)) }
             for batch in stride(from: 0, to: snapshots.count, by: 500) {
                 let observations = snapshots[batch..<min(batch + 500, snapshots.count)].map {
                     StreamObservation.served(.success($0), url: "bench")
                 }
-                _ = try await store.writeBatch(observations, observedAt: observed, runID: runID)
+                _ = try await store.writeBatch(observations, observedAt: observed, runID: runID, sourceID: source.id)
             }
             _ = try await store.finishRun(
                 runID, finishedAt: observed, outcome: .ok, listing: .complete, counts: SyncCounts(), message: nil)

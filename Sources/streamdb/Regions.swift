@@ -17,10 +17,13 @@ extension Streamdb {
                 valueName: "time"))
         var asOf: String?
 
+        @Option(help: "Count only the streams of this source (its name).")
+        var source: String?
+
         func run() async throws {
             let context = try output.context()
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            print(try database.open().regions(asOf: moment).rendered(context), terminator: "")
+            print(try database.open().regions(asOf: moment, source: source).rendered(context), terminator: "")
         }
     }
 }

@@ -14,6 +14,9 @@ extension Streamdb {
         @Option(parsing: .unconditional, help: "How many runs, newest last.")
         var last = 10
 
+        @Option(help: "Only the runs of this source (its name).")
+        var source: String?
+
         @Option(help: "At most this many errors (table format).")
         var maxErrors = 20
 
@@ -24,7 +27,7 @@ extension Streamdb {
 
         func run() async throws {
             let context = try output.context()
-            let ledger = try database.open().runs(last: last, errorLimit: maxErrors)
+            let ledger = try database.open().runs(last: last, errorLimit: maxErrors, source: source)
             print(SyncRunReport(ledger).rendered(context), terminator: "")
             guard context.readable, !ledger.errors.isEmpty else { return }
             print("\nerrors (first \(maxErrors); all in the sync_errors table):")

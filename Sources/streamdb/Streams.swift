@@ -21,6 +21,9 @@ extension Streamdb {
         @Option(help: "Only streams of this case type (motion-detect, face-recognition, ...).")
         var caseType: String?
 
+        @Option(help: "Only the streams of this source (its name; see `streamdb runs`).")
+        var source: String?
+
         @Flag(help: "List the streams that are gone instead.")
         var gone = false
 
@@ -47,6 +50,7 @@ extension Streamdb {
             filter.status = status.map(context.labels.raw)
             filter.caseType = caseType
             filter.gone = gone
+            filter.source = source
             filter.sort = sort
             filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }

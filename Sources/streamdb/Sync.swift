@@ -124,6 +124,7 @@ extension Streamdb {
                 progress.update(done: p.done, total: p.total, label: p.phase.rawValue)
             }
             progress.finish()
+            if let note = report.sourceNote { printError(note) }
             if report.outcome != .ok || !quiet { print(report.summary) }
             if let failure = report.failure(databasePath: database.path) { throw failure }
         }

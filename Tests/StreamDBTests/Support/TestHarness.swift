@@ -38,13 +38,14 @@ final class TestHarness: Sendable {
     /// Runs one sync in-process, as `streamdb sync` does.
     @discardableResult
     func sync(
-        _ options: SyncOptions = SyncOptions(), token: String? = nil,
+        _ options: SyncOptions = SyncOptions(), token: String? = nil, source: String? = nil,
         configure: (inout APIConfiguration) -> Void = { _ in }
     ) async throws -> SyncReport {
         var configuration = try configuration(token: token)
         configure(&configuration)
         var session = SyncSession(databasePath: databasePath, api: configuration)
         session.options = options
+        session.sourceName = source
         session.integrityCheck = .always
         return try await session.run(logger: Self.quietLogger)
     }
