@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // The library, one target per layer, in the order data flows through it:
@@ -71,6 +72,14 @@ let package = Package(
             name: "StreamDBOutput",
             dependencies: ["StreamDBModel", "StreamDBStore", "StreamDBQuery"]
         ),
+        // streamdb.toml: the settings of cron runs and their sources, read with TOMLKit, validated once.
+        .target(
+            name: "StreamDBConfig",
+            dependencies: [
+                "StreamDBModel", "StreamDBAPI", "StreamDBSync",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
         // The API simulator: a real HTTP server (SwiftNIO) that serves a deterministic, evolving fleet.
         .target(
             name: "StreamSim",
@@ -88,7 +97,7 @@ let package = Package(
             name: "streamdb",
             dependencies: [
                 "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
-                "StreamSim",
+                "StreamDBConfig", "StreamSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -124,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "StreamDBTests",
             dependencies: [
-                "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
+                "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput", "StreamDBConfig",
                 "StreamSim",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

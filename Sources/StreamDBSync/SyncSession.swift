@@ -4,35 +4,100 @@ import StreamDBAPI
 import StreamDBModel
 import StreamDBStore
 
-/// A whole `streamdb sync` against one database: lock -> open (create, check, migrate) -> sync ->
-/// close -> integrity marker. `streamdb sync`, `streamdb demo` and the tests all go through it, so
-/// that the order that keeps the file sound is written once.
+/// A whole `streamdb sync` against one database: lock -> open (create, check, migrate) -> sync
+/// each source -> close -> integrity marker. `streamdb sync`, `streamdb demo` and the tests all go
+/// through it, so that the order that keeps the file sound is written once.
 public struct SyncSession: Sendable {
+    /// One server to sync: its name (nil: the source of its URL, or a new one named after its
+    /// host), how to reach it, and what to sync.
+    public struct Target: Sendable {
+        public var name: String?
+        public var api: APIConfiguration
+        public var options: SyncOptions
+
+        public init(name: String? = nil, api: APIConfiguration, options: SyncOptions = SyncOptions()) {
+            self.name = name
+            self.api = api
+            self.options = options
+        }
+
+        /// The name reports use before the database has resolved it.
+        public var label: String { name ?? api.baseURL.host ?? api.baseURL.absoluteString }
+    }
+
+    /// How one target's run ended: its report, or why it could not start (an unreadable CA file,
+    /// say) or could not finish.
+    public struct Outcome: Sendable {
+        public enum Result: Sendable {
+            case report(SyncReport)
+            case failed(any StreamDBError)
+        }
+
+        public let target: String
+        public let result: Result
+
+        /// The exit status this outcome alone would end `streamdb sync` with.
+        public var exitStatus: ExitStatus {
+            switch result {
+            case .report(let report): return report.outcome.exitStatus
+            case .failed(let error): return error.exitStatus
+            }
+        }
+    }
+
     /// The history file.
     public var databasePath: String
-    /// The server and how to reach it.
-    public var api: APIConfiguration
-    public var options = SyncOptions()
+    /// The servers, synced at once (at most ``parallelSources`` at a time) by one writer.
+    public var targets: [Target]
     /// Queue behind a running sync instead of stopping with ``StoreError/Reason/busy``.
     public var wait = false
     /// When to read the whole file for damage before writing.
     public var integrityCheck = IntegrityCheckPolicy.whenDue
-    /// The source's name; nil for the source of this URL, or a new one named after its host.
-    public var sourceName: String?
     /// The run's clock (the demo plays a day in seconds).
     public var clock: @Sendable () -> Date = { Date() }
+    /// Sources fetched at once.
+    public var parallelSources = 4
 
-    public init(databasePath: String, api: APIConfiguration) {
+    public init(databasePath: String, targets: [Target]) {
         self.databasePath = databasePath
-        self.api = api
+        self.targets = targets
     }
 
-    /// Runs the session. Returns the run's report whatever its outcome; throws a
+    /// A session of one server.
+    public init(databasePath: String, api: APIConfiguration) {
+        self.init(databasePath: databasePath, targets: [Target(api: api)])
+    }
+
+    /// The first target's options (a session of one server).
+    public var options: SyncOptions {
+        get { targets[0].options }
+        set { targets[0].options = newValue }
+    }
+
+    /// The first target's source name (a session of one server).
+    public var sourceName: String? {
+        get { targets[0].name }
+        set { targets[0].name = newValue }
+    }
+
+    /// Runs a session of one server. Returns the run's report whatever its outcome; throws a
     /// ``StreamDBError`` (a ``StoreError`` or an ``APIError``) when the database cannot be used or
     /// the client cannot be set up, having written nothing half-way.
     public func run(
         logger: Logger, onProgress: @escaping @Sendable (SyncProgress) -> Void = { _ in }
     ) async throws -> SyncReport {
+        let outcomes = try await runAll(logger: logger) { _, progress in onProgress(progress) }
+        switch outcomes[0].result {
+        case .report(let report): return report
+        case .failed(let error): throw error
+        }
+    }
+
+    /// Runs every target. Throws only when the database cannot be locked, opened or closed; each
+    /// target's own failure is its outcome, and the others go on.
+    public func runAll(
+        logger: Logger, onProgress: @escaping @Sendable (String, SyncProgress) -> Void = { _, _ in }
+    ) async throws -> [Outcome] {
         let lock = try SyncLock(databasePath: databasePath, wait: wait)
         let store = try HistoryStore.openForWriting(path: databasePath, integrityCheck: integrityCheck)
         if store.checkedThisRun {
@@ -41,19 +106,55 @@ public struct SyncSession: Sendable {
             logger.info(
                 "database integrity check not due: unchanged since the last clean sync, last checked \(store.checkedAt ?? "?")")
         }
-        let client = try StreamsAPI(configuration: api, logger: logger)
-        let report: SyncReport
-        do {
-            report = try await StreamSync(api: client, store: store, logger: logger, clock: clock, onProgress: onProgress)
-                .run(options, sourceName: sourceName)
-        } catch {
-            await client.shutdown()
-            throw HistoryStore.translate(error, path: databasePath)
+        let (clock, path) = (self.clock, databasePath)
+        let outcomes = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            var next = targets.indices.makeIterator()
+            func start() {
+                guard let index = next.next() else { return }
+                let target = targets[index]
+                group.addTask {
+                    (index, try await Self.sync(target, store: store, path: path, logger: logger, clock: clock, onProgress: onProgress))
+                }
+            }
+            for _ in 0..<max(1, parallelSources) { start() }
+            var outcomes: [(Int, Outcome)] = []
+            while let outcome = try await group.next() {
+                outcomes.append(outcome)
+                start()
+            }
+            return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        await client.shutdown()
         // Closed while the lock is held, so that the marker describes the file this sync left.
         try store.closeAfterSync()
         withExtendedLifetime(lock) {}
-        return report
+        return outcomes
+    }
+
+    /// One target's run. A failure of the database itself (full disk, I/O) is thrown: it ends
+    /// every target's run.
+    private static func sync(
+        _ target: Target, store: HistoryStore, path: String, logger: Logger, clock: @escaping @Sendable () -> Date,
+        onProgress: @escaping @Sendable (String, SyncProgress) -> Void
+    ) async throws -> Outcome {
+        let client: StreamsAPI
+        do {
+            client = try StreamsAPI(configuration: target.api, logger: logger)
+        } catch let error as any StreamDBError {
+            return Outcome(target: target.label, result: .failed(error))
+        }
+        let label = target.label
+        do {
+            let report = try await StreamSync(
+                api: client, store: store, logger: logger, clock: clock, onProgress: { onProgress(label, $0) }
+            ).run(target.options, sourceName: target.name)
+            await client.shutdown()
+            return Outcome(target: report.source.name, result: .report(report))
+        } catch {
+            await client.shutdown()
+            let translated = HistoryStore.translate(error, path: path)
+            if let storeError = translated as? StoreError { throw storeError }
+            if let known = translated as? any StreamDBError { return Outcome(target: label, result: .failed(known)) }
+            throw translated
+        }
     }
 }

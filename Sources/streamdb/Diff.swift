@@ -57,7 +57,7 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let history = try database.open()
+            let history = try database.open(try database.loadConfig())
             let old: StoredVersion
             let new: StoredVersion
             if jobUIDs.count == 1, from == nil, to == nil, moment == nil, !payload {

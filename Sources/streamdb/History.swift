@@ -45,18 +45,19 @@ extension Streamdb {
         var width = 72
 
         func run() async throws {
-            let context = try output.context()
+            let config = try database.loadConfig()
+            let context = try output.context(config)
             let (sinceTime, untilTime) = try parseWindow(since: since, until: until, zone: context.zone)
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            let timeline = try database.open().timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
+            let timeline = try database.open(config).timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
             if chart {
                 guard context.readable else {
                     throw ValidationError(
-                        "--chart draws for a terminal; leave out --format \(output.format.rawValue), or drop --chart for the rows.")
+                        "--chart draws for a terminal; leave out --format \(context.format.rawValue), or drop --chart for the rows.")
                 }
                 let from = sinceTime ?? timeline.firstSeenAt ?? Date()
                 let to = untilTime ?? moment ?? Date()
-                print("history of \(timeline.jobUID) (times \(output.zoneName))")
+                print("history of \(timeline.jobUID) (times \(output.zoneName(config)))")
                 print(
                     TimelineChart.render(
                         timeline, from: from, to: to, width: max(10, width), labels: context.labels,
@@ -65,7 +66,7 @@ extension Streamdb {
             }
             if context.readable {
                 let knownAt = moment.map { ", as the mirror knew it at \(Timestamp.format($0))" } ?? ""
-                print("history of \(timeline.jobUID) (times \(output.zoneName))" + knownAt)
+                print("history of \(timeline.jobUID) (times \(output.zoneName(config)))" + knownAt)
             }
             print(TimelineReport(timeline).rendered(context), terminator: "")
         }

@@ -1,28 +1,69 @@
 import ArgumentParser
 import Foundation
+import StreamDBConfig
 import StreamDBModel
 import StreamDBOutput
 import StreamDBQuery
 
-/// `--db`, shared by every command.
+/// `--db` and `--config`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The history database.", discussion: "Default: $STREAMDB_DB, else ./streamdb.sqlite.", valueName: "path"))
+        help: ArgumentHelp(
+            "The history database.", discussion: "Default: $STREAMDB_DB, else the config file's db, else ./streamdb.sqlite.",
+            valueName: "path"))
     var db: String?
 
-    var path: String {
-        db ?? ProcessInfo.processInfo.environment["STREAMDB_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "streamdb.sqlite"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The config file.", discussion: "Default: $STREAMDB_CONFIG, else ./streamdb.toml when present.", valueName: "file"))
+    var config: String?
+
+    /// The config file, validated; nil when none is given or found.
+    func loadConfig() throws -> StreamdbConfig? {
+        try StreamdbConfig.locate(flag: config, environment: ProcessInfo.processInfo.environment).map {
+            try StreamdbConfig.load(path: $0.path)
+        }
+    }
+
+    /// The database: --db, else $STREAMDB_DB, else the config file's, else ./streamdb.sqlite.
+    func path(_ config: StreamdbConfig?) -> String {
+        db ?? environment("STREAMDB_DB") ?? config?.db ?? "streamdb.sqlite"
     }
 
     /// The history, opened read-only.
-    func open() throws -> HistoryReader { try HistoryReader.open(path: path) }
+    func open(_ config: StreamdbConfig?) throws -> HistoryReader { try HistoryReader.open(path: path(config)) }
+}
+
+/// `--db` alone, for `show`, whose `--config` prints a stream's config: the config file is then
+/// `$STREAMDB_CONFIG` or ./streamdb.toml.
+struct DatabaseOnlyOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The history database.",
+            discussion: "Default: $STREAMDB_DB, else the db of $STREAMDB_CONFIG or ./streamdb.toml, else ./streamdb.sqlite.",
+            valueName: "path"))
+    var db: String?
+
+    /// The history, opened read-only.
+    func open() throws -> HistoryReader {
+        let config = try StreamdbConfig.locate(flag: nil, environment: ProcessInfo.processInfo.environment)
+            .map { try StreamdbConfig.load(path: $0.path) }
+        return try HistoryReader.open(path: db ?? environment("STREAMDB_DB") ?? config?.db ?? "streamdb.sqlite")
+    }
+}
+
+/// A variable of the environment, nil when unset or empty.
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }
 
 /// Output options shared by the query commands.
 struct OutputOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table, json, ndjson or csv.")
-    var format: OutputFormat = .table
+    @Option(name: .long, help: "Output format: table, json, ndjson or csv (default: the config file's, else table).")
+    var format: OutputFormat?
 
     @Option(
         name: .long,
@@ -37,24 +78,28 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print tables in full on a terminal too (by default they are fitted to its width).")
     var wide = false
 
-    func zone() throws -> TimeZone? {
-        guard let tz else { return nil }
+    /// --tz, else the config file's `[output] tz`; nil for UTC.
+    func zone(_ config: StreamdbConfig?) throws -> TimeZone? {
+        guard let tz = tz ?? config?.tz else { return nil }
         guard let zone = TimeZone(identifier: tz) else {
             throw ValidationError("--tz: '\(tz)' is not an IANA time zone name (e.g. Europe/Minsk, UTC).")
         }
         return zone
     }
 
-    var zoneName: String { tz ?? "UTC" }
+    func zoneName(_ config: StreamdbConfig?) -> String { tz ?? config?.tz ?? "UTC" }
 
-    func labels() throws -> StatusLabels {
-        let path = statusLabels ?? ProcessInfo.processInfo.environment["STREAMDB_STATUS_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
-        return try path.map { try StatusLabels(file: $0) } ?? StatusLabels()
+    /// --status-labels, else $STREAMDB_STATUS_LABELS, else the config file's; none: raw codes.
+    func labels(_ config: StreamdbConfig?) throws -> StatusLabels {
+        if let path = statusLabels ?? environment("STREAMDB_STATUS_LABELS") { return try StatusLabels(file: path) }
+        if let path = config?.statusLabelsFile { return try StatusLabels(file: path) }
+        return StatusLabels(names: config?.statusLabels ?? [:])
     }
 
     /// The format, labels and zone the results are printed with.
-    func context() throws -> RenderContext {
-        RenderContext(format: format, labels: try labels(), zone: try zone(), width: wide ? nil : terminalWidth())
+    func context(_ config: StreamdbConfig?) throws -> RenderContext {
+        let format = format ?? config?.format.flatMap(OutputFormat.init) ?? .table
+        return RenderContext(format: format, labels: try labels(config), zone: try zone(config), width: wide ? nil : terminalWidth())
     }
 }
 

@@ -21,9 +21,10 @@ extension Streamdb {
         var source: String?
 
         func run() async throws {
-            let context = try output.context()
+            let config = try database.loadConfig()
+            let context = try output.context(config)
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            print(try database.open().regions(asOf: moment, source: source).rendered(context), terminator: "")
+            print(try database.open(config).regions(asOf: moment, source: source).rendered(context), terminator: "")
         }
     }
 }

@@ -26,8 +26,9 @@ extension Streamdb {
         }
 
         func run() async throws {
-            let context = try output.context()
-            let ledger = try database.open().runs(last: last, errorLimit: maxErrors, source: source)
+            let config = try database.loadConfig()
+            let context = try output.context(config)
+            let ledger = try database.open(config).runs(last: last, errorLimit: maxErrors, source: source)
             print(SyncRunReport(ledger).rendered(context), terminator: "")
             guard context.readable, !ledger.errors.isEmpty else { return }
             print("\nerrors (first \(maxErrors); all in the sync_errors table):")

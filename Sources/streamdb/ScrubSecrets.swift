@@ -29,9 +29,10 @@ extension Streamdb {
 
         func run() async throws {
             let masking = CredentialMask(extraQueryParameters: maskQueryParameters)
-            let report = try HistoryStore.scrubSecrets(path: database.path, masking: masking, wait: wait)
+            let path = database.path(try database.loadConfig())
+            let report = try HistoryStore.scrubSecrets(path: path, masking: masking, wait: wait)
             print(
-                "scrubbed \(database.path): \(report.documentsMasked) documents masked (\(report.documentsMerged) merged into an equal one), "
+                "scrubbed \(path): \(report.documentsMasked) documents masked (\(report.documentsMerged) merged into an equal one), "
                     + "\(report.otherRowsMasked) other rows masked, \(report.streamsRehashed) streams rehashed; versions unchanged.")
         }
     }

@@ -8,7 +8,7 @@ extension Streamdb {
             abstract: "Print one stored version of a stream exactly as stored: the payload, or its pipeline config."
         )
 
-        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var database: DatabaseOnlyOptions
 
         @Argument(help: "The stream's job_uid, or a unique start of it.")
         var jobUID: String

@@ -44,7 +44,8 @@ extension Streamdb {
         }
 
         func run() async throws {
-            let context = try output.context()
+            let config = try database.loadConfig()
+            let context = try output.context(config)
             var filter = StreamList.Filter()
             filter.region = region
             filter.status = status.map(context.labels.raw)
@@ -54,7 +55,7 @@ extension Streamdb {
             filter.sort = sort
             filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            let streams = try database.open().streams(filter)
+            let streams = try database.open(config).streams(filter)
             print(streams.rendered(context), terminator: "")
             if let why = streams.emptyBecause { printError(why) }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import StreamDBAPI
+import StreamDBConfig
 import StreamDBModel
 import StreamDBOutput
 import StreamDBStore
@@ -13,18 +14,24 @@ extension Streamdb {
             commandName: "sync",
             abstract: "Fetch the streams and store what changed.",
             discussion: """
+                The server is --url (or $STREAMDB_URL); without one, every [[source]] of the config \
+                file (--config, $STREAMDB_CONFIG or ./streamdb.toml), or those named with --source, \
+                fetched at once into the one database. Settings: flags, then the environment, then \
+                the file, then the defaults.
+
                 Streams come from the list route (every page), the uids named with --job-uid or \
-                --jobs-file, and every stream already in the database that is not gone. A new version \
-                is stored only when a stream's content changed; `updated_at` moving alone is not a change.
+                --jobs-file, and every stream of the source already in the database that is not gone. \
+                A new version is stored only when a stream's content changed; `updated_at` moving alone \
+                is not a change.
 
                 Before writing, a sync reads the whole file for damage (PRAGMA quick_check) when \
                 something other than a clean sync changed it since (its size or modification time \
                 differ from <db>.checked), when the last sync did not close it, and at least once a day; \
                 --check-integrity checks every time.
 
-                Exit status: 0 ok; 1 partial (some streams failed, see `streamdb runs`); 2 failed \
-                (unreachable, credentials refused, bad arguments); 3 another sync holds the database \
-                (use --wait to queue).
+                Exit status (the worst of the sources): 0 ok; 1 partial (some streams failed, see \
+                `streamdb runs`); 2 failed (unreachable, credentials refused, bad arguments or config); \
+                3 another sync holds the database (use --wait to queue).
                 """
         )
 
@@ -34,6 +41,13 @@ extension Streamdb {
         var url: String?
 
         @Option(
+            name: .customLong("source"),
+            help: ArgumentHelp(
+                "The source to sync, by name (repeatable): of the config file, or the name --url is recorded under.",
+                valueName: "name"))
+        var sources: [String] = []
+
+        @Option(
             help: ArgumentHelp(
                 "API token. Prefer $STREAMDB_TOKEN or --token-file: a command line is visible to other users.", valueName: "token"))
         var token: String?
@@ -41,8 +55,8 @@ extension Streamdb {
         @Option(help: ArgumentHelp("Read the API token from this file.", valueName: "file"))
         var tokenFile: String?
 
-        @Option(help: "How the token is sent: token (Authorization: Token ...) or bearer.")
-        var authScheme: APIConfiguration.AuthScheme = .token
+        @Option(help: "How the token is sent: token (Authorization: Token ...) or bearer (default: token).")
+        var authScheme: APIConfiguration.AuthScheme?
 
         @Flag(help: "Skip TLS certificate verification (self-signed deployments). Prefer --ca-file.")
         var insecure = false
@@ -59,17 +73,19 @@ extension Streamdb {
         @Flag(help: "Do not use the list route: sync named streams and the ones already in the database.")
         var noList = false
 
-        @Option(help: "Detail requests in flight at once.")
-        var concurrency = 8
+        @Option(help: "Detail requests in flight at once (default: 8).")
+        var concurrency: Int?
 
-        @Option(help: "Streams written per transaction. A killed run loses at most one batch, which the next run fetches again.")
-        var batchSize = 1000
+        @Option(
+            help: "Streams written per transaction (default: 1000). A killed run loses at most one batch, which the next run fetches again."
+        )
+        var batchSize: Int?
 
-        @Option(help: "Seconds one request may take, body included.")
-        var timeout: Double = 30
+        @Option(help: "Seconds one request may take, body included (default: 30).")
+        var timeout: Double?
 
-        @Option(help: "Retries for server errors, throttling, timeouts and dropped connections.")
-        var retries = 3
+        @Option(help: "Retries for server errors, throttling, timeouts and dropped connections (default: 3).")
+        var retries: Int?
 
         @Flag(help: "Store passwords and tokens in camera and callback URLs as served (masked as *** by default).")
         var keepURLCredentials = false
@@ -97,79 +113,122 @@ extension Streamdb {
         var verbose = false
 
         func validate() throws {
-            guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256.") }
-            guard batchSize >= 1 && batchSize <= 100_000 else { throw ValidationError("--batch-size must be between 1 and 100000.") }
-            guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
-            guard retries >= 0 && retries <= 20 else { throw ValidationError("--retries must be between 0 and 20.") }
+            if let concurrency, !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be between 1 and 256.") }
+            if let batchSize, !(1...100_000).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 100000.") }
+            if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive.") }
+            if let retries, !(0...20).contains(retries) { throw ValidationError("--retries must be between 0 and 20.") }
             for uid in jobUIDs where JobUID.normalized(uid.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
                 throw ValidationError(
                     "--job-uid: '\(uid.prefix(80))' is not a job_uid (a UUID such as 00617614-b938-11ee-bfd6-5622fced16a0).")
+            }
+            if (url != nil || environment("STREAMDB_URL") != nil) && sources.count > 1 {
+                throw ValidationError("--url syncs one source: give at most one --source with it.")
             }
         }
 
         func run() async throws {
             let logger = bootstrapLogging(level: quiet ? .error : (verbose ? .info : .warning))
-            var session = SyncSession(databasePath: database.path, api: try apiConfiguration())
-            session.options = try syncOptions()
+            let config = try database.loadConfig()
+            let path = database.path(config)
+            var session = SyncSession(databasePath: path, targets: try targets(config))
             session.wait = wait
             session.integrityCheck = checkIntegrity ? .always : .whenDue
             if token != nil && !quiet {
                 printError("the token was given on the command line, where other users can see it; prefer $STREAMDB_TOKEN or --token-file.")
             }
-            if insecure && !quiet {
-                printError("TLS certificate verification is off (--insecure): the server's identity is not checked.")
+            if session.targets.contains(where: { $0.api.insecure }) && !quiet {
+                printError("TLS certificate verification is off (insecure): the server's identity is not checked.")
             }
+            let several = session.targets.count > 1
             let progress = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
-            let report = try await session.run(logger: logger) { p in
-                progress.update(done: p.done, total: p.total, label: p.phase.rawValue)
+            let outcomes = try await session.runAll(logger: logger) { source, p in
+                progress.update(done: p.done, total: p.total, label: several ? "\(source) \(p.phase.rawValue)" : p.phase.rawValue)
             }
             progress.finish()
-            if let note = report.sourceNote { printError(note) }
-            if report.outcome != .ok || !quiet { print(report.summary) }
-            if let failure = report.failure(databasePath: database.path) { throw failure }
+            try report(outcomes, path: path)
         }
 
-        /// The server, credentials and transport settings from the options and the environment.
-        private func apiConfiguration() throws -> APIConfiguration {
-            let environment = ProcessInfo.processInfo.environment
-            guard let urlText = url ?? environment["STREAMDB_URL"], !urlText.isEmpty else {
-                throw InputError("no server given: pass --url or set $STREAMDB_URL.")
+        /// Prints each source's summary and failure; ends with the worst status of them.
+        private func report(_ outcomes: [SyncSession.Outcome], path: String) throws {
+            let several = outcomes.count > 1
+            var worst = ExitStatus.ok
+            var lastFailure: (any StreamDBError)?
+            for outcome in outcomes {
+                switch outcome.result {
+                case .report(let report):
+                    if let note = report.sourceNote { printError(note) }
+                    if report.outcome != .ok || !quiet { print((several ? "\(report.source.name): " : "") + report.summary) }
+                    if let failure = report.failure(databasePath: path) {
+                        lastFailure = failure
+                        if several { printError("\(report.source.name): \(failure.message)") }
+                    }
+                case .failed(let error):
+                    lastFailure = error
+                    if several { printError("\(outcome.target): \(error.message)") }
+                }
+                if outcome.exitStatus.rawValue > worst.rawValue { worst = outcome.exitStatus }
             }
-            var configuration = APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(urlText))
+            guard worst != .ok else { return }
+            if !several, let lastFailure { throw lastFailure }
+            throw worst.code
+        }
+
+        /// The servers to sync: --url (or $STREAMDB_URL) alone, else the config file's sources.
+        private func targets(_ config: StreamdbConfig?) throws -> [SyncSession.Target] {
+            if let urlText = url ?? environment("STREAMDB_URL") {
+                let name = sources.first
+                let base = name.flatMap { name in config?.sources.first { $0.name == name } }
+                return [try target(name: name, url: try APIConfiguration.parseBaseURL(urlText), base: base)]
+            }
+            guard let config, !config.sources.isEmpty else {
+                throw InputError("no server given: pass --url, set $STREAMDB_URL, or list [[source]] entries in streamdb.toml.")
+            }
+            let chosen =
+                sources.isEmpty
+                ? config.sources
+                : try sources.map { name in
+                    guard let source = config.sources.first(where: { $0.name == name }) else {
+                        throw InputError(
+                            "\(config.path) has no source '\(name)' (its sources: \(config.sources.map(\.name).joined(separator: ", "))).")
+                    }
+                    return source
+                }
+            return try chosen.map { try target(name: $0.name, url: $0.url, base: $0) }
+        }
+
+        /// One server's settings: the flags, then the environment, then its `[[source]]`, then the
+        /// defaults.
+        private func target(name: String?, url: URL, base: StreamdbConfig.Source?) throws -> SyncSession.Target {
+            var api = APIConfiguration(baseURL: url)
             if let tokenFile {
                 guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                     throw InputError("cannot read the token file '\(tokenFile)'.")
                 }
-                configuration.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                api.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             } else {
-                configuration.token = token ?? environment["STREAMDB_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                api.token = token ?? environment("STREAMDB_TOKEN") ?? base?.token
             }
-            configuration.authScheme = authScheme
-            configuration.insecure = insecure
-            configuration.caFile = caFile
-            configuration.timeout = timeout
-            configuration.maxAttempts = retries + 1
-            return configuration
-        }
-
-        /// What to sync: the listing, the named uids (options and jobs file), concurrency, batches.
-        private func syncOptions() throws -> SyncOptions {
+            api.authScheme = authScheme ?? base?.authScheme ?? .token
+            api.insecure = insecure || (base?.insecure ?? false)
+            api.caFile = caFile ?? base?.caFile
+            api.timeout = timeout ?? base?.timeout ?? 30
+            api.maxAttempts = (retries ?? base?.retries ?? 3) + 1
             var options = SyncOptions()
-            options.useList = !noList
-            options.concurrency = concurrency
-            options.batchSize = batchSize
-            options.keepURLCredentials = keepURLCredentials
-            options.maskQueryParameters = maskQueryParameters
-            options.jobUIDs = jobUIDs.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            if let jobsFile {
-                guard let text = try? String(contentsOfFile: jobsFile, encoding: .utf8) else {
-                    throw InputError("cannot read the jobs file '\(jobsFile)'.")
+            options.useList = !noList && (base?.list ?? true)
+            options.concurrency = concurrency ?? base?.concurrency ?? 8
+            options.batchSize = batchSize ?? base?.batchSize ?? 1000
+            options.keepURLCredentials = keepURLCredentials || (base?.keepURLCredentials ?? false)
+            options.maskQueryParameters = maskQueryParameters + (base?.maskQueryParams ?? [])
+            options.jobUIDs = jobUIDs.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } + (base?.jobUIDs ?? [])
+            for file in [jobsFile, base?.jobsFile].compactMap({ $0 }) {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw InputError("cannot read the jobs file '\(file)'.")
                 }
                 options.jobUIDs += text.split(whereSeparator: \.isNewline)
                     .map { $0.trimmingCharacters(in: .whitespaces) }
                     .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             }
-            return options
+            return SyncSession.Target(name: name, api: api, options: options)
         }
     }
 }

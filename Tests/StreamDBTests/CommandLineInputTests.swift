@@ -121,4 +121,13 @@ struct CommandLineInputTests {
         #expect(zone.status == 2)
         #expect(zone.stderr.contains("Usage: streamdb regions"), "\(zone.stderr)")
     }
+
+    @Test("Every subcommand's help prints, with no clash between its options")
+    func everyHelp() async throws {
+        for command in ["sync", "demo", "history", "regions", "streams", "show", "diff", "sql", "runs", "scrub-secrets", "config"] {
+            let help = try await BuiltProduct.run([command, "--help"])
+            #expect(help.status == 0, "\(command): \(help.stderr)")
+            #expect(help.stdout.contains("USAGE: streamdb \(command)"), "\(command)")
+        }
+    }
 }
