@@ -85,8 +85,11 @@ public struct TimelineReport: Report {
     public let timeline: StatusTimeline
     public init(_ timeline: StatusTimeline) { self.timeline = timeline }
     public var reportRows: [Row] { timeline.entries.map { Row(timeline: timeline, entry: $0) } }
+    /// The job column only for a followed chain.
+    public var hiddenColumns: Set<String> { timeline.entries.contains { $0.jobUID != nil } ? [] : ["job_uid"] }
 
     public static let columns: [Column<Row>] = [
+        Column("job_uid") { row, c in c.text(row.entry.jobUID) },
         Column("from") { row, c in c.time(row.entry.at) },
         Column("to") { row, c in
             guard row.entry.isInterval else { return .null }
@@ -113,10 +116,13 @@ public struct TimelineReport: Report {
         case .gone: return "the server answered 404"
         case .config:
             let v = entry.version ?? 0
-            return "pipeline config changed in version \(v) (streamdb diff \(row.timeline.jobUID.prefix(8)) --from \(v - 1) --to \(v))"
+            return
+                "pipeline config changed in version \(v) (streamdb diff \((entry.jobUID ?? row.timeline.jobUID).prefix(8)) --from \(v - 1) --to \(v))"
         case .regions:
             func titles(_ list: [String]) -> String { list.isEmpty ? "none" : list.joined(separator: ", ") }
             return "regions \(titles(entry.regionsBefore)) -> \(titles(entry.regionsAfter)) in version \(entry.version ?? 0)"
+        case .replaced:
+            return "replaced by \(entry.replacedBy ?? "?") (the platform's update: same camera stream and case type)"
         case .firstSeen, .changed, .back: return ""
         }
     }

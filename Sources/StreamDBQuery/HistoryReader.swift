@@ -39,6 +39,19 @@ public final class HistoryReader: Sendable {
         }
     }
 
+    /// The timeline of every job of `jobUID`'s chain of replacements, as one (see
+    /// ``StatusTimeline/loadChain(jobUID:since:until:in:)``).
+    public func followedTimeline(jobUID: String, since: Date? = nil, until: Date? = nil) throws -> StatusTimeline {
+        try read { db in
+            try StatusTimeline.loadChain(jobUID: try StreamLookup.resolve(jobUID, in: db), since: since, until: until, in: db)
+        }
+    }
+
+    /// The jobs of `jobUID`'s chain of replacements, first to last.
+    public func chain(of jobUID: String) throws -> [String] {
+        try read { db in try StatusTimeline.chain(of: try StreamLookup.resolve(jobUID, in: db), in: db) }
+    }
+
     /// The streams matching `filter`.
     public func streams(_ filter: StreamList.Filter) throws -> StreamList {
         try read { db in try StreamList.load(filter, in: db) }
@@ -95,6 +108,20 @@ public final class HistoryReader: Sendable {
         }
     }
 
+    /// Across the platform's last replacement of `jobUID`: the replaced job's last version and
+    /// this job's first; nil when no job was replaced by it.
+    public func lastReplacement(of jobUID: String) throws -> (old: StoredVersion, new: StoredVersion)? {
+        try read { db in
+            let uid = try StreamLookup.resolve(jobUID, in: db)
+            guard
+                let old = try String.fetchOne(
+                    db, sql: "SELECT old_job_uid FROM replacements WHERE new_job_uid = ? ORDER BY detected_at DESC LIMIT 1",
+                    arguments: [uid])
+            else { return nil }
+            return (try StoredVersion.load(jobUID: old, in: db), try StoredVersion.load(jobUID: uid, number: 1, in: db))
+        }
+    }
+
     /// An analyst's read-only SQL.
     public func sql(_ text: String) throws -> SQLResult {
         try read { db in try SQLResult.run(text, in: db) }
@@ -108,6 +135,15 @@ public final class HistoryReader: Sendable {
                 sql: """
                     SELECT job_uid FROM status_history GROUP BY job_uid ORDER BY count(*) DESC, max(changed_at) DESC LIMIT 1
                     """)
+        }
+    }
+
+    /// The replacements recorded (old job_uid -> new), oldest first.
+    public func replacements() throws -> [(old: String, new: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT old_job_uid, new_job_uid FROM replacements ORDER BY detected_at, old_job_uid").map {
+                ($0["old_job_uid"], $0["new_job_uid"])
+            }
         }
     }
 

@@ -19,6 +19,8 @@ public struct StatusTimeline: Sendable {
         case config
         /// A version changed the regions (a point event).
         case regions
+        /// The platform replaced the job by another (a point event, in a followed chain).
+        case replaced
     }
 
     /// Where a change time comes from.
@@ -45,6 +47,10 @@ public struct StatusTimeline: Sendable {
         /// For a regions event: the titles before and after.
         public let regionsBefore: [String]
         public let regionsAfter: [String]
+        /// In a followed chain: the job this entry belongs to.
+        public var jobUID: String?
+        /// For a replaced event: the job that replaced it.
+        public var replacedBy: String?
 
         public init(
             at: Date, until: Date?, isInterval: Bool, event: Event, status: StatusValue?, durationSeconds: Double?,

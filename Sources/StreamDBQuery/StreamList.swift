@@ -15,6 +15,8 @@ public struct StreamList: Sendable {
         public var asOf: Date?
         /// Only the streams of this source (its name).
         public var source: String?
+        /// Only the jobs of this camera stream (every job_uid the platform gave it).
+        public var streamUID: String?
         public var sort = Sort.jobUID
         /// At most this many rows, after sorting.
         public var limit: Int?
@@ -65,7 +67,8 @@ public struct StreamList: Sendable {
     public let severalSources: Bool
 
     static func load(_ filter: Filter, in db: Database) throws -> StreamList {
-        var conditions = ["f.gone = :gone"]
+        // A camera stream's jobs are listed whether present or gone: its whole lineage.
+        var conditions = [filter.streamUID == nil ? "f.gone = :gone" : "1"]
         var arguments: [String: (any DatabaseValueConvertible)?] = [
             "as_of": FleetAsOf.moment(filter.asOf), "gone": filter.gone, "limit": filter.limit ?? -1,
         ]
@@ -88,6 +91,10 @@ public struct StreamList: Sendable {
         if let source = filter.source {
             conditions.append("src.name = :source")
             arguments["source"] = source
+        }
+        if let streamUID = filter.streamUID {
+            conditions.append("st.stream_uid = :stream_uid")
+            arguments["stream_uid"] = streamUID.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         }
         let rows = try GRDB.Row.fetchAll(
             db,

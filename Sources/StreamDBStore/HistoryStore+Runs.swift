@@ -53,6 +53,24 @@ extension HistoryStore {
         }
     }
 
+    /// Applies the replacement rule (the view `replacement_candidates`, migration 0005) after a
+    /// run has written: new pairings are recorded, and a pairing whose verdict changed (a second
+    /// candidate appeared) is updated. Returns the replacements this run found.
+    public func detectReplacements(runID: Int64) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO stream_replacements (old_stream_id, new_stream_id, stream_uid, case_type, detected_at, sync_run_id, verdict)
+                    SELECT old_stream_id, new_stream_id, stream_uid, case_type, detected_at, sync_run_id, verdict
+                    FROM replacement_candidates WHERE true
+                    ON CONFLICT (old_stream_id, new_stream_id) DO UPDATE SET verdict = excluded.verdict
+                    WHERE verdict <> excluded.verdict
+                    """)
+            return try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM stream_replacements WHERE sync_run_id = ? AND verdict = 'replaced'", arguments: [runID]) ?? 0
+        }
+    }
+
     /// The message of a run's first error, for a run that stored nothing.
     public func firstErrorMessage(runID: Int64) async throws -> String? {
         try await read { db in

@@ -44,6 +44,8 @@ public struct SyncCounts: Sendable, Equatable {
     public var unchanged = 0
     public var gone = 0
     public var back = 0
+    /// Gone jobs that a new job of the same camera stream and case type replaced (migration 0005).
+    public var replaced = 0
     /// Rows of `sync_errors` for the run: failures, and doubtful values stored anyway.
     public var errors = 0
 

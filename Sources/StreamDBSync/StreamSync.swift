@@ -62,9 +62,11 @@ public final class StreamSync: Sendable {
             fetched = Fetched(listing: options.useList ? .incomplete : .skipped, failure: error.message)
         }
         let (outcome, message) = try await judge(fetched, state)
+        var tally = state.counts
+        tally.replaced = try await store.detectReplacements(runID: runID)
         let counts = try await store.finishRun(
             runID, finishedAt: Timestamp.format(clock()), outcome: outcome, listing: fetched.listing,
-            counts: state.counts, message: message)
+            counts: tally, message: message)
         return SyncReport(
             runID: runID, source: source, outcome: outcome, listing: fetched.listing, counts: counts,
             elapsed: (ContinuousClock.now - stopwatch).seconds, message: message)

@@ -58,7 +58,8 @@ public struct SyncReport: Sendable {
         let c = counts
         let errors = c.errors == 1 ? "1 error" : "\(c.errors) errors"
         return "sync \(outcome.rawValue): \(c.seen) seen, \(c.new) new, \(c.changed) changed, "
-            + "\(c.unchanged) unchanged, \(c.gone) gone, \(c.back) back, \(errors) in "
+            + "\(c.unchanged) unchanged, \(c.gone) gone, \(c.back) back, " + (c.replaced > 0 ? "\(c.replaced) replaced, " : "")
+            + "\(errors) in "
             + String(format: "%.2f s", elapsed) + " (run \(runID)" + (source.others.isEmpty ? ")" : ", source \(source.name))")
     }
 

@@ -22,16 +22,24 @@ public final class Fleet: Sendable {
         var ticks = 0
         /// The number of live streams the fleet keeps to: births replace deaths.
         var size = 0
+        /// The share of config edits made the platform's way: delete the job, create a new one.
+        var replaceOnUpdate = 0.0
+        /// Every replacement made, old job_uid -> new, in order.
+        var replacements: [(old: String, new: String)] = []
     }
 
     private let state: NIOLockedValueBox<State>
     private let clock: @Sendable () -> Date
 
     /// A fleet of `size` streams generated from `seed`.
-    public init(size: Int, seed: UInt64, clock: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter replaceOnUpdate: the share (0...1) of config edits made as the platform makes
+    ///   them: the job is deleted and a new job_uid with the same camera stream and case type is
+    ///   created with the edited config.
+    public init(size: Int, seed: UInt64, replaceOnUpdate: Double = 0, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
         var s = State(random: SimRandom(seed: seed))
         s.size = size
+        s.replaceOnUpdate = replaceOnUpdate
         for _ in 0..<size {
             Self.create(in: &s, now: clock())
         }
@@ -86,6 +94,8 @@ public final class Fleet: Sendable {
         public var created = 0
         public var deleted = 0
         public var restored = 0
+        /// Config edits made by replacing the job (delete + create).
+        public var replaced = 0
     }
 
     /// Moves the fleet forward one step: some statuses change, some configs are edited, some
@@ -124,6 +134,12 @@ public final class Fleet: Sendable {
                     Self.changeStatus(&s.streams[i], random: &s.random)
                     summary.statusChanges += 1
                 } else if r < 0.11 {
+                    // Only a fleet that replaces draws for it: other fleets keep their sequence.
+                    if s.replaceOnUpdate > 0, s.random.chance(s.replaceOnUpdate) {
+                        Self.replace(i, in: &s, now: now)
+                        summary.replaced += 1
+                        continue
+                    }
                     Self.editConfig(&s.streams[i], random: &s.random)
                     summary.configEdits += 1
                 } else if r < 0.12 {
@@ -204,6 +220,44 @@ public final class Fleet: Sendable {
             s.streams[i].deleted = false
             Self.changed(&s.streams[i], now: now)
         }
+    }
+
+    /// Every replacement the fleet made, old job_uid -> new, in order.
+    public var replacements: [(old: String, new: String)] { state.withLockedValue { $0.replacements } }
+
+    /// Edits a stream's config the platform's way: deletes the job and creates a new one with the
+    /// same camera stream and case type and the edited config; returns the new job_uid.
+    @discardableResult
+    public func replace(_ jobUID: String) -> String? {
+        let now = clock()
+        return state.withLockedValue { s in
+            guard let i = s.index[jobUID], !s.streams[i].deleted else { return nil }
+            return Self.replace(i, in: &s, now: now)
+        }
+    }
+
+    @discardableResult
+    private static func replace(_ i: Int, in s: inout State, now: Date) -> String {
+        let old = s.streams[i]
+        s.streams[i].deleted = true
+        var config = old.config
+        var random = s.random
+        var edited = old
+        editConfig(&edited, random: &random)
+        config = edited.config
+        let jobUID = random.uuid()
+        s.random = random
+        let id = s.nextID + 400
+        s.nextID += 1
+        var stream = SimStream(
+            id: id, jobUID: jobUID, regions: old.regions, status: 1, streamUID: old.streamUID,
+            cameraGroupUID: old.cameraGroupUID, caseType: old.caseType, createdAt: drfTime(now), updatedAt: drfTime(now),
+            ovmsClient: old.ovmsClient, config: config)
+        stream.render()
+        s.index[jobUID] = s.streams.count
+        s.streams.append(stream)
+        s.replacements.append((old.jobUID, jobUID))
+        return jobUID
     }
 
     /// Adds a new stream; returns its job_uid.

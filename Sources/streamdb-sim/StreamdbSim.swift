@@ -28,6 +28,9 @@ struct StreamdbSim: AsyncParsableCommand {
     @Option(help: "Seed of the fleet and of its changes.")
     var seed: UInt64 = 42
 
+    @Flag(help: "Make config edits as the platform does: delete the job and create a new job_uid (same camera stream and case type).")
+    var replaceOnUpdate = false
+
     @Option(help: "Require this token (Authorization: Token ... or Bearer ...).")
     var token: String?
 
@@ -93,7 +96,7 @@ struct StreamdbSim: AsyncParsableCommand {
         options.faults.htmlRate = faultHtml
         options.faults.trickleRate = faultTrickle
         options.faults.hugeRate = faultHuge
-        let fleet = Fleet(size: streams, seed: seed)
+        let fleet = Fleet(size: streams, seed: seed, replaceOnUpdate: replaceOnUpdate ? 1 : 0)
         let server = try await SimulatorServer.start(fleet: fleet, host: host, port: port, options: options)
         // Written unbuffered: scripts that start the simulator read this line for the port.
         FileHandle.standardOutput.write(Data("streamdb-sim: \(streams) streams (seed \(seed)) at \(server.baseURL)\n".utf8))

@@ -48,7 +48,8 @@ extension Streamdb {
             // The demo plays a day of cron runs in seconds: a clock that the fleet and the sync
             // share jumps 15 minutes between rounds, ending now.
             let clock = DemoClock(offset: -Double(rounds - 1) * Self.interval)
-            let fleet = Fleet(size: streams, seed: seed, clock: { clock.now })
+            // Half the config edits are made the platform's way (a new job_uid), half in place.
+            let fleet = Fleet(size: streams, seed: seed, replaceOnUpdate: 0.5, clock: { clock.now })
             let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
             print("simulator: \(streams) streams (seed \(seed)) at \(server.baseURL)")
             print("database:  \(db)\n")
@@ -63,7 +64,8 @@ extension Streamdb {
                     clock.advance(by: Self.interval / 2)
                     print(
                         "  fleet changed: \(t.statusChanges) statuses, \(t.configEdits) configs, \(t.regionMoves) region moves, "
-                            + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored")
+                            + "\(t.touches) touched, \(t.created) created, \(t.deleted) deleted, \(t.restored) restored, \(t.replaced) replaced"
+                    )
                 }
                 let report = try await session.run(logger: logger)
                 print("round \(round): \(report.summary)")
@@ -82,6 +84,11 @@ extension Streamdb {
             if let busiest = try history.busiestStream() {
                 print("the stream that changed most: streamdb history \(busiest.prefix(8)) --db \(db)")
                 print(TimelineReport(try history.timeline(jobUID: busiest)).rendered(context))
+            }
+            if let replacement = try history.replacements().first {
+                print("a job the platform replaced (an update deletes the job and creates a new job_uid):")
+                print("streamdb history \(replacement.old.prefix(8)) --follow --db \(db)")
+                print(TimelineReport(try history.followedTimeline(jobUID: replacement.old)).rendered(context))
             }
             print(
                 """

@@ -10,7 +10,9 @@ extension Streamdb {
             commandName: "diff",
             abstract: "Show what changed between two stored pipeline configs, path by path.",
             discussion: """
-                streamdb diff UID                  its last config change
+                streamdb diff UID                  its last config change (or, when it has none
+                                                   and it replaced a job, across that replacement)
+                streamdb diff UID --follow         across the platform's replacement of its job
                 streamdb diff UID --payload        its last two versions, whole
                 streamdb diff UID --from 3 --to 7  two of its versions
                 streamdb diff UID_A UID_B          two streams' configs now (or --as-of T)
@@ -37,6 +39,9 @@ extension Streamdb {
                 valueName: "time"))
         var asOf: String?
 
+        @Flag(help: "Compare the config of the job this one replaced (its last version) with this job's first.")
+        var follow = false
+
         @Flag(help: "Diff the whole payload (regions, status, ...) instead of the pipeline config.")
         var payload = false
 
@@ -60,13 +65,26 @@ extension Streamdb {
             let history = try database.open(try database.loadConfig())
             let old: StoredVersion
             let new: StoredVersion
-            if jobUIDs.count == 1, from == nil, to == nil, moment == nil, !payload {
-                guard let change = try history.lastConfigChange(of: jobUIDs[0]) else {
+            if follow {
+                guard jobUIDs.count == 1, from == nil, to == nil, moment == nil else {
+                    throw ValidationError(
+                        "--follow compares one job with the job it replaced: give one job_uid and no --from, --to or --as-of.")
+                }
+                guard let change = try history.lastReplacement(of: jobUIDs[0]) else {
+                    throw InputError("\(try history.resolve(jobUIDs[0])) did not replace another job (see streamdb history --follow).")
+                }
+                (old, new) = change
+            } else if jobUIDs.count == 1, from == nil, to == nil, moment == nil, !payload {
+                if let change = try history.lastConfigChange(of: jobUIDs[0]) {
+                    (old, new) = change
+                } else if let change = try history.lastReplacement(of: jobUIDs[0]) {
+                    // No change of its own: the change is the platform's replacement.
+                    (old, new) = change
+                } else {
                     let current = try history.version(of: jobUIDs[0])
                     print("\(current.jobUID): one pipeline config in all \(current.version) stored versions (no config change to show).")
                     return
                 }
-                (old, new) = change
             } else {
                 (old, new) = try versions(history, moment: moment)
             }

@@ -41,6 +41,12 @@ extension Streamdb {
         )
         var chart = false
 
+        @Flag(
+            help:
+                "Follow the job across the platform's replace-on-update: every job of this camera stream and case type, older and newer, as one timeline."
+        )
+        var follow = false
+
         @Option(help: "Chart width in columns.")
         var width = 72
 
@@ -49,7 +55,12 @@ extension Streamdb {
             let context = try output.context(config)
             let (sinceTime, untilTime) = try parseWindow(since: since, until: until, zone: context.zone)
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            let timeline = try database.open(config).timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
+            if follow, moment != nil { throw ValidationError("--follow shows the chain as it is now; leave out --as-of.") }
+            let history = try database.open(config)
+            let timeline =
+                follow
+                ? try history.followedTimeline(jobUID: jobUID, since: sinceTime, until: untilTime)
+                : try history.timeline(jobUID: jobUID, since: sinceTime, until: untilTime, asOf: moment)
             if chart {
                 guard context.readable else {
                     throw ValidationError(
@@ -66,7 +77,10 @@ extension Streamdb {
             }
             if context.readable {
                 let knownAt = moment.map { ", as the mirror knew it at \(Timestamp.format($0))" } ?? ""
-                print("history of \(timeline.jobUID) (times \(output.zoneName(config)))" + knownAt)
+                let jobs = Set(timeline.entries.compactMap(\.jobUID))
+                let what =
+                    follow ? "the chain of \(timeline.jobUID), \(max(1, jobs.count)) job\(jobs.count == 1 ? "" : "s")" : timeline.jobUID
+                print("history of \(what) (times \(output.zoneName(config)))" + knownAt)
             }
             print(TimelineReport(timeline).rendered(context), terminator: "")
         }

@@ -24,6 +24,11 @@ extension Streamdb {
         @Option(help: "Only the streams of this source (its name; see `streamdb runs`).")
         var source: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Every job of this camera stream (stream_uid), present or gone: the jobs the platform's updates made.", valueName: "uuid"))
+        var streamUID: String?
+
         @Flag(help: "List the streams that are gone instead.")
         var gone = false
 
@@ -52,6 +57,7 @@ extension Streamdb {
             filter.caseType = caseType
             filter.gone = gone
             filter.source = source
+            filter.streamUID = streamUID
             filter.sort = sort
             filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }

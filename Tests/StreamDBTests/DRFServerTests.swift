@@ -38,8 +38,10 @@ struct DRFServerTests {
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("8 seen, 8 new"))
 
-        // Change the server: a status, a config, a region move, a touch, a deletion.
-        let s = fleet.liveStreams
+        // Change the server: a status, a config, a region move, a touch, a deletion. The region move
+        // is made on a stream that has regions (the fleet gives a few streams none).
+        var s = fleet.liveStreams
+        if let moved = s.indices.first(where: { $0 >= 3 && $0 != 4 && !s[$0].regions.isEmpty }) { s.swapAt(3, moved) }
         try server.execute("UPDATE streamsapp_stream SET status = 6, updated_at = ? WHERE job_uid = ?", [Self.now(), s[0].hexUID])
         let edited = s[1].json.replacingOccurrences(of: "\\\"Threshold\\\": \(s[1].config.threshold)", with: "\\\"Threshold\\\": 999")
         let editedConfig = try #require(try JSONValue.parse(edited)["platform_json"]?.stringValue)

@@ -49,7 +49,7 @@ struct MigrationTests {
             let report = try await h.sync(source: "old")
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-            #expect(applied.suffix(3) == ["0002_cheaper_resync", "0003_compact_versions", "0004_sources"])
+            #expect(applied.suffix(4) == ["0002_cheaper_resync", "0003_compact_versions", "0004_sources", "0005_replacements"])
             #expect(report.sourceNote?.contains("moved from http://old") == true)
             // The old history is all there.
             #expect(try h.count("SELECT count(*) FROM snapshots WHERE job_uid = '00617614-b938-11ee-bfd6-5622fced16a0'") == 2)
