@@ -7,13 +7,26 @@ import Testing
 /// The platform updates a job by deleting it and creating another: streamdb links the two.
 @Suite("Replacements")
 struct ReplacementTests {
+    /// A simulator whose every config edit replaces the job, synced once and then after each of
+    /// `rounds` ticks into a harness's database.
+    static func replacingFleet(size: Int, seed: UInt64, rounds: Int) async throws -> (Fleet, SimulatorServer, TestHarness) {
+        let fleet = Fleet(size: size, seed: seed, replaceOnUpdate: 1)
+        let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
+        let h = try await TestHarness(streams: 1)
+        let url = URL(string: server.baseURL)!
+        try await h.sync(configure: { $0.baseURL = url })
+        for _ in 0..<rounds {
+            _ = fleet.tick()
+            try await h.sync(configure: { $0.baseURL = url })
+        }
+        return (fleet, server, h)
+    }
+
     @Test(
         "Every replacement the server made is recorded once and no other is; history --follow spans the chain both ways; streams --stream-uid lists every job; diff compares across it"
     )
     func replacementsFollowed() async throws {
-        let fleet = Fleet(size: 30, seed: 61, replaceOnUpdate: 1)
-        let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
-        let h = try await TestHarness(streams: 1)
+        let (fleet, server, h) = try await Self.replacingFleet(size: 30, seed: 61, rounds: 8)
         defer {
             Task {
                 await server.stop()
@@ -21,11 +34,6 @@ struct ReplacementTests {
             }
         }
         func sync() async throws { _ = try await h.sync(configure: { $0.baseURL = URL(string: server.baseURL)! }) }
-        try await sync()
-        for _ in 0..<8 {
-            fleet.tick()
-            try await sync()
-        }
         // One more edit made by hand, so that a chain has three jobs.
         let chained = try #require(fleet.replacements.last)
         let third = try #require(fleet.replace(chained.new))
@@ -73,9 +81,7 @@ struct ReplacementTests {
 
     @Test("Migration 0005 finds the replacements of a history written before it, by the same rule")
     func backfill() async throws {
-        let fleet = Fleet(size: 20, seed: 62, replaceOnUpdate: 1)
-        let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
-        let h = try await TestHarness(streams: 1)
+        let (_, server, h) = try await Self.replacingFleet(size: 20, seed: 62, rounds: 6)
         defer {
             Task {
                 await server.stop()
@@ -83,11 +89,6 @@ struct ReplacementTests {
             }
         }
         func sync() async throws { _ = try await h.sync(configure: { $0.baseURL = URL(string: server.baseURL)! }) }
-        try await sync()
-        for _ in 0..<6 {
-            fleet.tick()
-            try await sync()
-        }
         let before = try h.read { db in try String.fetchAll(db, sql: "SELECT old_job_uid || new_job_uid FROM replacements ORDER BY 1") }
         #expect(!before.isEmpty)
         // As if 0005 had never run: its rows gone and the migration unrecorded; the next open applies it again.
