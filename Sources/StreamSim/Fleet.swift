@@ -101,7 +101,6 @@ public final class Fleet: Sendable {
     /// Moves the fleet forward one step: some statuses change, some configs are edited, some
     /// streams move region or are only touched (updated_at), a few are deleted, created or come
     /// back.
-    @discardableResult
     /// A camera URL: plain, with a password, or with an access token in the query string.
     static func cameraURL(id: Int, streamUID: String, random: inout SimRandom) -> String {
         let kind = random.unit()
@@ -122,6 +121,7 @@ public final class Fleet: Sendable {
         stream.config.url = String(stream.config.url[..<marker.upperBound]) + token(&random)
     }
 
+    @discardableResult
     public func tick() -> TickSummary {
         let now = clock()
         return state.withLockedValue { s in

@@ -16,7 +16,7 @@ struct ReplacementTests {
         let url = URL(string: server.baseURL)!
         try await h.sync(configure: { $0.baseURL = url })
         for _ in 0..<rounds {
-            _ = fleet.tick()
+            fleet.tick()
             try await h.sync(configure: { $0.baseURL = url })
         }
         return (fleet, server, h)
