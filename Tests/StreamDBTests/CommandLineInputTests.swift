@@ -130,4 +130,41 @@ struct CommandLineInputTests {
             #expect(help.stdout.contains("USAGE: streamdb \(command)"), "\(command)")
         }
     }
+
+    @Test("Nothing listening, a name that does not resolve: one correct sentence, printed once, status 2, no retries spent")
+    func failFast() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-fast-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appending(path: "h.sqlite").path()
+        let refused = try await BuiltProduct.run(["sync", "--url", "http://127.0.0.1:9", "--db", db])
+        #expect(refused.status == 2)
+        #expect(
+            refused.stderr
+                == "streamdb: cannot reach http://127.0.0.1:9: the connection to 127.0.0.1:9 was refused (nothing is listening there).\n")
+        let other = directory.appending(path: "other.sqlite").path()
+        let unresolved = try await BuiltProduct.run(["sync", "--url", "http://streamdb-test.invalid", "--db", other])
+        #expect(unresolved.status == 2)
+        #expect(
+            unresolved.stderr.contains("does not resolve") && unresolved.stderr.split(separator: "\n").count == 1, "\(unresolved.stderr)")
+        // Each run made one request, recorded once: nothing was retried.
+        for path in [db, other] {
+            let errors = try await BuiltProduct.run([
+                "sql", "SELECT count(*) AS n, sum(attempts) AS attempts FROM sync_errors", "--db", path, "--format", "csv",
+            ])
+            #expect(errors.stdout == "n,attempts\r\n1,1\r\n", "\(errors.stdout)")
+        }
+    }
+
+    @Test("sql says in its own words that it runs one statement and cannot attach another file")
+    func sqlMessages() async throws {
+        try await withHarness(streams: 2) { h in
+            try await h.sync()
+            let several = try await BuiltProduct.run(["sql", "SELECT 1; SELECT 2", "--db", h.databasePath])
+            #expect(several.status == 2 && several.stderr.contains("runs one statement at a time"), "\(several.stderr)")
+            let attach = try await BuiltProduct.run(["sql", "ATTACH 'other.db' AS other", "--db", h.databasePath])
+            #expect(attach.status == 2 && attach.stderr.contains("ATTACH of another database is not allowed"), "\(attach.stderr)")
+            #expect(!several.stderr.contains("Database.execute") && !attach.stderr.contains("max 0"))
+        }
+    }
 }

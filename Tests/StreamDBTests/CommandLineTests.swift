@@ -235,6 +235,9 @@ struct CommandLineTests {
                 environment: ["STREAMDB_TOKEN": "wrong"])
             #expect(refused.status == 2)
             #expect(refused.stderr.contains("token was refused"))
+            // A run refused on its first page did not complete its listing.
+            #expect(
+                try h.read { db in try String.fetchOne(db, sql: "SELECT listing FROM sync_runs ORDER BY id DESC LIMIT 1") } == "incomplete")
 
             let bad = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "0"])
             #expect(bad.status == 2)
