@@ -67,6 +67,15 @@ public struct StoredVersion: Sendable {
         return .object(members)
     }
 
+    /// The `platform_json` string as the payload holds it: as served for versions stored since
+    /// migration 0006 (see `stream_versions.configs_as_served`), canonical before.
+    public func servedConfigText() throws -> String {
+        guard let text = try payloadDocument()["platform_json"]?.stringValue else {
+            throw QueryError("version \(version) of \(jobUID) has no platform_json string; try --payload.")
+        }
+        return text
+    }
+
     /// The pipeline config, or an error naming why there is none.
     public func config() throws -> JSONValue {
         guard let platformConfig, let config = try? JSONValue.parse(platformConfig) else {

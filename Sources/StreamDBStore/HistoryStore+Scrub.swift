@@ -84,31 +84,39 @@ private struct SecretScrub {
     /// Rewrites every document whose text holds a secret; merges it into an equal one.
     private func maskDocuments(_ report: inout SecretScrubReport) throws {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, sha256, json, raw FROM documents WHERE json LIKE '%://%' OR raw LIKE '%://%' ORDER BY id")
+            db,
+            sql: """
+                SELECT id, sha256, json, raw, served FROM documents
+                WHERE json LIKE '%://%' OR raw LIKE '%://%' OR served LIKE '%://%' ORDER BY id
+                """)
         for row in rows {
             let id: Int64 = row["id"]
             let json: String? = row["json"]
             let raw: String? = row["raw"]
-            let masked: (sha256: String, json: String?, raw: String?)
+            let served: String? = row["served"]
+            let masked: (sha256: String, json: String?, raw: String?, served: String?)
             if let json {
                 guard let value = try? JSONValue.parse(json) else { continue }
                 let bytes = value.canonicalBytes(masking: masking)
-                masked = (sha256Hex(bytes), String(decoding: bytes, as: UTF8.self), nil)
+                let maskedServed = served.flatMap {
+                    StreamSnapshot.Document.maskedServedText($0, canonical: bytes, mask: masking)
+                }
+                masked = (sha256Hex(bytes), String(decoding: bytes, as: UTF8.self), nil, maskedServed)
             } else if let raw {
                 let text = masking.mask(raw)
-                masked = (sha256Hex("raw:" + text), nil, text)
+                masked = (sha256Hex("raw:" + text), nil, text, nil)
             } else {
                 continue
             }
-            guard masked.sha256 != row["sha256"] as String else { continue }
+            guard masked.sha256 != row["sha256"] as String || masked.served != served else { continue }
             report.documentsMasked += 1
             if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM documents WHERE sha256 = ?", arguments: [masked.sha256]) {
                 try merge(id, into: existing)
                 report.documentsMerged += 1
             } else {
                 try db.execute(
-                    sql: "UPDATE documents SET sha256 = ?, json = ?, raw = ? WHERE id = ?",
-                    arguments: [masked.sha256, masked.json, masked.raw, id])
+                    sql: "UPDATE documents SET sha256 = ?, json = ?, raw = ?, served = ? WHERE id = ?",
+                    arguments: [masked.sha256, masked.json, masked.raw, masked.served, id])
             }
         }
     }

@@ -298,10 +298,10 @@ extension HistoryStore {
         // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
         try db.cachedStatement(
             sql: """
-                INSERT INTO documents (sha256, json, raw, parse_error) VALUES (?, ?, ?, ?)
+                INSERT INTO documents (sha256, json, raw, parse_error, served) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (sha256) DO NOTHING
                 """
-        ).execute(arguments: [document.sha256, document.json, document.raw, document.parseError])
+        ).execute(arguments: [document.sha256, document.json, document.raw, document.parseError, document.served])
         if db.changesCount == 1 {
             let id = db.lastInsertedRowID
             try whenNew(id)

@@ -1,11 +1,18 @@
 import ArgumentParser
+import StreamDBModel
 import StreamDBOutput
 
 extension Streamdb {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
-            abstract: "Print one stored version of a stream exactly as stored: the payload, or its pipeline config."
+            abstract: "Print one stored version of a stream: the payload, or its pipeline config as served.",
+            discussion: """
+                The config strings (platform_json, binary_json) are kept as the server served them, byte \
+                for byte (secrets masked), since migration 0006; --config prints platform_json so, \
+                indented, keys in their order and numbers as spelled. --canonical prints the canonical \
+                form instead (sorted keys, canonical numbers: what change detection compares).
+                """
         )
 
         @OptionGroup var database: DatabaseOnlyOptions
@@ -22,8 +29,11 @@ extension Streamdb {
             ))
         var asOf: String?
 
-        @Flag(help: "Print the parsed pipeline config (platform_json) instead of the payload.")
+        @Flag(help: "Print the pipeline config (platform_json) as served instead of the payload.")
         var config = false
+
+        @Flag(help: "Print the canonical form (sorted keys, canonical numbers) instead of the text as served.")
+        var canonical = false
 
         func validate() throws {
             if version != nil && asOf != nil { throw ValidationError("give --version or --as-of, not both.") }
@@ -32,7 +42,19 @@ extension Streamdb {
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
             let stored = try database.open().version(of: jobUID, number: version, asOf: moment)
-            print((config ? try stored.config() : try stored.payloadDocument()).prettyText)
+            if config {
+                print(canonical ? try stored.config().prettyText : JSONTextPretty.format(try stored.servedConfigText()))
+            } else if canonical, case .object(var members) = try stored.payloadDocument() {
+                // The configs' canonical text in place of the served strings.
+                for key in ["platform_json", "binary_json"] {
+                    if let text = members[key]?.stringValue, let parsed = try? JSONValue.parse(text) {
+                        members[key] = .string(parsed.canonicalText)
+                    }
+                }
+                print(JSONValue.object(members).prettyText)
+            } else {
+                print(try stored.payloadDocument().prettyText)
+            }
         }
     }
 }

@@ -84,7 +84,8 @@ struct DiskAndFileTests {
             let before = try Self.run1Versions(h)
             for stream in h.fleet.liveStreams { h.fleet.setAreas(stream.jobUID, Self.bigAreas) }
             let filler = h.directory.appending(path: "filler")
-            try Tmpfs.fill(h.directory, file: filler, leaving: 200 * 1024)
+            // Room for a few batches of big configs (each kept canonical and as served), not for all.
+            try Tmpfs.fill(h.directory, file: filler, leaving: 400 * 1024)
 
             let full = try await BuiltProduct.run(sync, killAfter: .seconds(120))
             #expect(full.status == 2)

@@ -49,7 +49,10 @@ struct MigrationTests {
             let report = try await h.sync(source: "old")
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-            #expect(applied.suffix(4) == ["0002_cheaper_resync", "0003_compact_versions", "0004_sources", "0005_replacements"])
+            #expect(
+                applied.suffix(5) == [
+                    "0002_cheaper_resync", "0003_compact_versions", "0004_sources", "0005_replacements", "0006_served_configs",
+                ])
             #expect(report.sourceNote?.contains("moved from http://old") == true)
             // The old history is all there.
             #expect(try h.count("SELECT count(*) FROM snapshots WHERE job_uid = '00617614-b938-11ee-bfd6-5622fced16a0'") == 2)
@@ -128,14 +131,19 @@ struct MigrationTests {
 
             let store = try HistoryStore.openForWriting(path: h.databasePath)
             let after = try store.readNow { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }
-            // Row for row as before; the views gained only the source's name (migration 0004).
+            // Row for row as before; the views gained only the source's name (migration 0004) and
+            // whether the configs are as served (0006: they are not, for versions stored before).
             func columns(_ rows: [Row]) -> [[String: DatabaseValue]] {
-                rows.map { row in Dictionary(row.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }).filter { $0.key != "source" } }
+                rows.map { row in
+                    Dictionary(row.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }).filter {
+                        $0.key != "source" && $0.key != "configs_as_served"
+                    }
+                }
             }
             for (query, (old, new)) in zip(Self.analystQueries, zip(before, after)) {
                 #expect(columns(old) == columns(new), "\(query)")
             }
-            #expect(after[2].allSatisfy { $0["source"] as String? == "127.0.0.1" })
+            #expect(after[2].allSatisfy { $0["source"] as String? == "127.0.0.1" && $0["configs_as_served"] as Int? == 0 })
             try store.readNow { (db: Database) throws in
                 #expect(try String.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
                 #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])

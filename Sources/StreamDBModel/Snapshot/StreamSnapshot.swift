@@ -39,13 +39,30 @@ public struct StreamSnapshot: Sendable {
         /// The served string when it was not JSON.
         public let raw: String?
         public let parseError: String?
+        /// The JSON string exactly as served (key order, spacing, number spelling), secrets
+        /// masked; nil for a document that is not an embedded config, and for one whose secrets
+        /// could not be masked in the text itself (then only the canonical form is kept).
+        public let served: String?
 
-        init(value: JSONValue, mask: CredentialMask?) {
+        init(value: JSONValue, mask: CredentialMask?, served: String? = nil) {
             let bytes = value.canonicalBytes(masking: mask)
             self.sha256 = sha256Hex(bytes)
             self.json = String(decoding: bytes, as: UTF8.self)
             self.raw = nil
             self.parseError = nil
+            self.served = served.flatMap { Self.maskedServedText($0, canonical: bytes, mask: mask) }
+        }
+
+        /// `text` with its secrets masked in place, when that gives exactly the masked document:
+        /// without a backslash every string's content stands in the text literally, so masking the
+        /// text masks every string; with escapes, the masked text is parsed again and must give the
+        /// same canonical form, or nothing verbatim is kept (a secret must never be).
+        public static func maskedServedText(_ text: String, canonical: [UInt8], mask: CredentialMask?) -> String? {
+            guard let mask else { return text }
+            let masked = mask.mask(text)
+            if !text.utf8.contains(UInt8(ascii: "\\")) { return masked }
+            guard let reparsed = try? JSONValue.parse(masked), reparsed.canonicalBytes(masking: nil) == canonical else { return nil }
+            return masked
         }
 
         init(raw text: String, parseError: String) {
@@ -53,6 +70,7 @@ public struct StreamSnapshot: Sendable {
             self.json = nil
             self.raw = text
             self.parseError = parseError
+            self.served = nil
         }
 
         /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
@@ -60,7 +78,7 @@ public struct StreamSnapshot: Sendable {
         static func embedded(_ text: String, mask: CredentialMask?) -> (Document, JSONValue?) {
             do {
                 let value = try JSONValue.parse(text)
-                return (Document(value: value, mask: mask), value)
+                return (Document(value: value, mask: mask, served: text), value)
             } catch {
                 return (Document(raw: mask?.mask(text) ?? text, parseError: String(describing: error)), nil)
             }
