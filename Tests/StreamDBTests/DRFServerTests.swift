@@ -84,6 +84,93 @@ struct DRFServerTests {
         #expect(runs.last?["listing"] as String? == "complete")
     }
 
+    @Test(
+        "On the real DRF server: a job replaced the platform's way is linked and followed; configs are kept as served; no token reaches the database"
+    )
+    func replaceOnUpdateAndSecrets() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-drf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fleet = Fleet(size: 9, seed: 24)
+        let server = try await DRFServer.start(streams: fleet.liveStreams, directory: directory, pageSize: 4)
+        defer { server.stop() }
+        let history = directory.appending(path: "history.sqlite").path()
+        let sync = ["sync", "--url", server.baseURL, "--db", history, "--quiet"]
+        let token = ["STREAMDB_TOKEN": server.token]
+        let first = try await BuiltProduct.run(sync, environment: token)
+        #expect(first.status == 0, "\(first.stderr)")
+
+        // The platform's update: the old row deleted, a new job_uid with the same camera stream,
+        // case type and the edited config.
+        let old = fleet.liveStreams[0]
+        let newUID = "7e57e57e-0000-4000-8000-000000000001"
+        let edited = try #require(try JSONValue.parse(old.json)["platform_json"]?.stringValue)
+            .replacingOccurrences(of: "\"Threshold\": \(old.config.threshold)", with: "\"Threshold\": 777")
+        try server.execute(
+            """
+            INSERT INTO streamsapp_stream (job_uid, platform_json, binary_json, status, stream_uid, camera_group_uid,
+                created_at, updated_at, ovms_client, stream_case_type)
+            SELECT ?, ?, binary_json, 1, stream_uid, camera_group_uid, ?, ?, ovms_client, stream_case_type
+            FROM streamsapp_stream WHERE job_uid = ?
+            """, [newUID.replacingOccurrences(of: "-", with: ""), edited, Self.now(), Self.now(), old.hexUID])
+        try server.execute(
+            "DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [old.hexUID])
+        try server.execute("DELETE FROM streamsapp_stream WHERE job_uid = ?", [old.hexUID])
+        // Another job deleted while two new jobs appear on its camera stream: two candidates, so
+        // no replacement is guessed.
+        let doubled = fleet.liveStreams[1]
+        for suffix in ["2", "3"] {
+            try server.execute(
+                """
+                INSERT INTO streamsapp_stream (job_uid, platform_json, binary_json, status, stream_uid, camera_group_uid,
+                    created_at, updated_at, ovms_client, stream_case_type)
+                SELECT ?, platform_json, binary_json, 1, stream_uid, camera_group_uid, ?, ?, ovms_client, stream_case_type
+                FROM streamsapp_stream WHERE job_uid = ?
+                """, ["7e57e57e00004000800000000000000" + suffix, Self.now(), Self.now(), doubled.hexUID])
+        }
+        try server.execute(
+            "DELETE FROM streamsapp_stream_regions WHERE stream_id = (SELECT id FROM streamsapp_stream WHERE job_uid = ?)", [doubled.hexUID]
+        )
+        try server.execute("DELETE FROM streamsapp_stream WHERE job_uid = ?", [doubled.hexUID])
+        let second = try await BuiltProduct.run(sync.dropLast(), environment: token)
+        #expect(second.status == 0 && second.stdout.contains("1 replaced"), "\(second.stdout)\(second.stderr)")
+        let ambiguous = try await DatabaseQueue(path: history).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM stream_replacements WHERE verdict = 'ambiguous'") ?? 0
+        }
+        #expect(ambiguous == 2)
+
+        let queue = try DatabaseQueue(path: history)
+        let pairs = try await queue.read { db in try String.fetchAll(db, sql: "SELECT old_job_uid || ' ' || new_job_uid FROM replacements")
+        }
+        #expect(pairs == ["\(old.jobUID) \(newUID)"])
+        let followed = try await BuiltProduct.run(["history", newUID, "--follow", "--format", "json", "--db", history])
+        let jobs = Set(try JSONValue.parse(Data(followed.stdout.utf8)).arrayValue?.compactMap { $0["job_uid"]?.stringValue } ?? [])
+        #expect(jobs == [old.jobUID, newUID])
+        let diff = try await BuiltProduct.run(["diff", newUID, "--db", history])
+        #expect(diff.status == 1 && diff.stdout.contains("~ Pipeline.Detector.Threshold: \(old.config.threshold) -> 777"), "\(diff.stdout)")
+
+        // platform_json exactly as the DRF server serves it (its own column), secrets masked.
+        let serverDatabase = try DatabaseQueue(path: server.databasePath)
+        let servedConfig = try #require(
+            try await serverDatabase.read { db in
+                try String.fetchOne(
+                    db, sql: "SELECT platform_json FROM streamsapp_stream WHERE job_uid = ?",
+                    arguments: [newUID.replacingOccurrences(of: "-", with: "")])
+            })
+        let show = try await BuiltProduct.run(["show", newUID, "--db", history])
+        #expect(try JSONValue.parse(Data(show.stdout.utf8))["platform_json"]?.stringValue == CredentialMask.standard.mask(servedConfig))
+
+        // The fixture's cameras carry passwords and query tokens: none reaches the file.
+        try await queue.close()
+        let tokens = fleet.liveStreams.compactMap { stream -> String? in
+            guard let marker = stream.config.url.range(of: "?token=") else { return nil }
+            return String(stream.config.url[marker.upperBound...])
+        }
+        #expect(!tokens.isEmpty)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: history))
+        for secret in tokens { #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) is in the database") }
+    }
+
     static func now() -> String {
         String(Timestamp.now().dropLast()).replacingOccurrences(of: "T", with: " ")
     }
