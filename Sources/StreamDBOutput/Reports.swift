@@ -146,3 +146,46 @@ extension SQLResult {
             })
     }
 }
+
+extension EventFeed: Report {
+    public var reportRows: [Event] { events }
+    public var hiddenColumns: Set<String> { severalSources ? [] : ["source"] }
+
+    public static let columns: [Column<Event>] = [
+        Column("at") { event, c in c.time(event.at) },
+        Column("job_uid") { event, _ in .text(event.jobUID) },
+        Column("kind") { event, _ in .text(event.kind.rawValue) },
+        Column(
+            names: { c in c.readable ? ["from"] : ["from", "from_label"] },
+            cells: { event, c in
+                switch event.kind {
+                case .regions:
+                    let before = event.regionsBefore
+                    return c.readable ? [.text(before.isEmpty ? "none" : before.joined(separator: ", "))] : [.list(before), .null]
+                case .config, .replaced:
+                    return c.readable ? [.null] : [.null, .null]
+                case .firstSeen, .status, .back, .gone:
+                    return Column<Event>.status("from") { $0.fromStatus }.cells(event, c)
+                }
+            }),
+        Column(
+            names: { c in c.readable ? ["to"] : ["to", "to_label"] },
+            cells: { event, c in
+                switch event.kind {
+                case .config:
+                    return c.readable ? [.text(event.paths.joined(separator: ", "))] : [.list(event.paths), .null]
+                case .regions:
+                    let after = event.regionsAfter
+                    return c.readable ? [.text(after.isEmpty ? "none" : after.joined(separator: ", "))] : [.list(after), .null]
+                case .replaced:
+                    return [.text(event.replacedBy ?? "")] + (c.readable ? [] : [.null])
+                case .gone:
+                    return c.readable ? [.text("gone")] : [.null, .null]
+                case .firstSeen, .status, .back:
+                    return Column<Event>.status("to") { $0.toStatus }.cells(event, c)
+                }
+            }),
+        Column("source") { event, c in c.text(event.source) },
+        Column("regions") { event, c in c.readable && event.regions.isEmpty ? .null : .list(event.regions) },
+    ]
+}

@@ -52,6 +52,11 @@ public final class HistoryReader: Sendable {
         try read { db in try StatusTimeline.chain(of: try StreamLookup.resolve(jobUID, in: db), in: db) }
     }
 
+    /// The fleet's change feed.
+    public func events(_ filter: EventFeed.Filter) throws -> EventFeed {
+        try read { db in try EventFeed.load(filter, in: db) }
+    }
+
     /// The streams matching `filter`.
     public func streams(_ filter: StreamList.Filter) throws -> StreamList {
         try read { db in try StreamList.load(filter, in: db) }
