@@ -189,3 +189,43 @@ extension EventFeed: Report {
         Column("regions") { event, c in c.readable && event.regions.isEmpty ? .null : .list(event.regions) },
     ]
 }
+
+/// Availability as a report: per stream (`job_uid`) or per group (`region`, `case_type`, `source`).
+public struct UptimeReport: Report {
+    public let uptime: Uptime
+    /// The name of the key column.
+    public let keyName: String
+    public init(_ uptime: Uptime, keyName: String) {
+        self.uptime = uptime
+        self.keyName = keyName
+    }
+    public var reportRows: [Uptime.Row] { uptime.rows }
+    public var hiddenColumns: Set<String> { Set(["job_uid", "region", "case_type", "source"]).subtracting([keyName]) }
+
+    public static let columns: [Column<Uptime.Row>] =
+        ["job_uid", "region", "case_type", "source"].map { name in
+            Column(name) { row, _ in .text(row.key) }
+        } + [
+            Column("availability") { row, c in
+                guard let value = row.availability else { return .null }
+                return c.readable ? .text(String(format: "%.2f %%", value * 100)) : .double((value * 1_000_000).rounded() / 1_000_000)
+            },
+            Column("observed_seconds") { row, c in c.duration(row.observedSeconds) },
+            Column("up_seconds") { row, c in c.duration(row.upSeconds) },
+            Column("unobserved_seconds") { row, c in c.duration(row.unobservedSeconds) },
+            Column("outages") { row, _ in .int(Int64(row.outages)) },
+            Column("longest_outage_seconds") { row, c in c.duration(row.longestOutageSeconds) },
+            Column("mttr_seconds") { row, c in c.duration(row.meanTimeToRecoverySeconds) },
+            Column("by_status") { row, c in
+                // Most time first; within seconds of each other (a clock's drift), by name.
+                let entries = row.byStatus.values.sorted { a, b in
+                    abs(a.seconds - b.seconds) < 5 ? a.status.description < b.status.description : a.seconds > b.seconds
+                }
+                if c.readable {
+                    return .text(
+                        entries.map { "\(c.labels.name($0.status)) \(DurationText.format(seconds: $0.seconds))" }.joined(separator: ", "))
+                }
+                return .counts(entries.map { .init(c.labels.name($0.status), Int64($0.seconds.rounded())) })
+            },
+        ]
+}

@@ -57,6 +57,13 @@ public final class HistoryReader: Sendable {
         try read { db in try EventFeed.load(filter, in: db) }
     }
 
+    /// Availability over `since`...`until`, with `up` the raw statuses that count as up.
+    public func uptime(since: Date, until: Date, up: Set<String>, by grouping: Uptime.Grouping? = nil, source: String? = nil) throws
+        -> Uptime
+    {
+        try read { db in try Uptime.load(since: since, until: until, up: up, by: grouping, source: source, in: db) }
+    }
+
     /// The streams matching `filter`.
     public func streams(_ filter: StreamList.Filter) throws -> StreamList {
         try read { db in try StreamList.load(filter, in: db) }

@@ -124,7 +124,9 @@ struct CommandLineInputTests {
 
     @Test("Every subcommand's help prints, with no clash between its options")
     func everyHelp() async throws {
-        for command in ["sync", "demo", "history", "regions", "streams", "show", "diff", "sql", "runs", "scrub-secrets", "config"] {
+        for command in [
+            "sync", "demo", "history", "regions", "streams", "show", "diff", "sql", "runs", "scrub-secrets", "config", "events", "uptime",
+        ] {
             let help = try await BuiltProduct.run([command, "--help"])
             #expect(help.status == 0, "\(command): \(help.stderr)")
             #expect(help.stdout.contains("USAGE: streamdb \(command)"), "\(command)")
