@@ -175,6 +175,6 @@ public struct EventFeed: Sendable {
                     replacedBy: row["replaced_by"], source: row["source"], regions: row.list("current_regions"),
                     syncRunID: row["run"]))
         }
-        return EventFeed(events: events, severalSources: try Int.fetchOne(db, sql: "SELECT count(*) FROM sources") ?? 0 > 1)
+        return EventFeed(events: events, severalSources: try SourceInfo.several(in: db))
     }
 }

@@ -119,6 +119,6 @@ public struct StreamList: Sendable {
                     caseType: row["case_type"], regions: row.list("regions"), version: row["version"],
                     firstSeenAt: row.date("first_seen_at"), lastSeenAt: row.date("last_seen_at"),
                     goneAt: row.date("gone_at"), source: row["source"])
-            }, emptyBecause: emptyBecause, severalSources: try Int.fetchOne(db, sql: "SELECT count(*) FROM sources") ?? 0 > 1)
+            }, emptyBecause: emptyBecause, severalSources: try SourceInfo.several(in: db))
     }
 }

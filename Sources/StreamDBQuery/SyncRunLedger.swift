@@ -78,6 +78,6 @@ public struct SyncRunLedger: Sendable {
                 message: row["message"])
         }
         return SyncRunLedger(
-            runs: runs, errors: errors, severalSources: try Int.fetchOne(db, sql: "SELECT count(*) FROM sources") ?? 0 > 1)
+            runs: runs, errors: errors, severalSources: try SourceInfo.several(in: db))
     }
 }

@@ -173,16 +173,14 @@ private struct SecretScrub {
                 """)
         var changed = 0
         for row in rows {
-            let status: DatabaseValue = row["status"]
-            let statusJSON: String
-            switch status.storage {
-            case .int64(let i): statusJSON = JSONValue.int(i).canonicalText
-            case .string(let s): statusJSON = JSONValue.string(s).canonicalText
+            let status: StatusValue
+            switch (row["status"] as DatabaseValue).storage {
+            case .int64(let i): status = .int(i)
+            case .string(let s): status = .text(s)
             default: continue
             }
-            let hash = sha256Hex(
-                [row["rest"] as String, statusJSON, row["platform"] as String? ?? "-", row["binary"] as String? ?? "-"]
-                    .joined(separator: "\n"))
+            let hash = StreamSnapshot.contentHash(
+                restSHA256: row["rest"], status: status, platformSHA256: row["platform"], binarySHA256: row["binary"])
             guard hash != row["current_content_hash"] as String else { continue }
             try db.execute(
                 sql: "UPDATE streams SET current_content_hash = ? WHERE stream_id = ?", arguments: [hash, row["stream_id"] as Int64])

@@ -161,7 +161,7 @@ struct DRFServerTests {
         #expect(try JSONValue.parse(Data(show.stdout.utf8))["platform_json"]?.stringValue == CredentialMask.standard.mask(servedConfig))
 
         // The fixture's cameras carry passwords and query tokens: none reaches the file.
-        try await queue.close()
+        try queue.close()
         let tokens = fleet.liveStreams.compactMap { stream -> String? in
             guard let marker = stream.config.url.range(of: "?token=") else { return nil }
             return String(stream.config.url[marker.upperBound...])

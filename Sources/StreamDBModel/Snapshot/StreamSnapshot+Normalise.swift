@@ -24,15 +24,21 @@ extension StreamSnapshot {
         self.rest = rest
         self.platformConfig = platform
         self.binaryConfig = binary
-        self.contentHash = sha256Hex(
-            [rest.sha256, status.json.canonicalText, platform?.sha256 ?? "-", binary?.sha256 ?? "-"]
-                .joined(separator: "\n"))
+        self.contentHash = Self.contentHash(
+            restSHA256: rest.sha256, status: status, platformSHA256: platform?.sha256, binarySHA256: binary?.sha256)
         self.fields = reader.fields(config: config)
         self.regions = reader.regions()
         let pipeline = config?["Pipeline"]
         self.areas = reader.areas(pipeline?["Areas"])
         self.fences = reader.fences(pipeline?["Fences"])
         self.notes = reader.notes
+    }
+
+    /// A version's content hash from its parts: the documents' hashes and the status (everything
+    /// but `updated_at`). The one place the rule is written: `scrub-secrets` recomputes current
+    /// hashes with it.
+    public static func contentHash(restSHA256: String, status: StatusValue, platformSHA256: String?, binarySHA256: String?) -> String {
+        sha256Hex([restSHA256, status.json.canonicalText, platformSHA256 ?? "-", binarySHA256 ?? "-"].joined(separator: "\n"))
     }
 
     /// Normalises with the standard masking rules (`true`) or none.
