@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The library, one target per layer, in the order data flows through it:
@@ -67,10 +69,14 @@ let package = Package(
             name: "StreamDBQuery",
             dependencies: ["StreamDBModel", "StreamDBStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Typed results as table, JSON, NDJSON and CSV; labels, time zones, charts, progress.
+        // Typed results as table, JSON, NDJSON, CSV, Prometheus text and the HTML report; labels, time zones, charts, progress.
         .target(
             name: "StreamDBOutput",
-            dependencies: ["StreamDBModel", "StreamDBStore", "StreamDBQuery"]
+            dependencies: [
+                "StreamDBModel", "StreamDBStore", "StreamDBQuery",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
         ),
         // streamdb.toml: the settings of cron runs and their sources, read with TOMLKit, validated once.
         .target(
@@ -138,6 +144,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -8,7 +8,21 @@ struct ConfigFile: Decodable {
     var statusLabels: StatusLabelsSetting?
     var upStatuses: [String]?
     var output: Output?
+    var flapping: Flapping?
+    var metricsFile: String?
+    var pingURL: String?
     var source: [Source]?
+
+    /// `[flapping]`: what `streamdb flapping` and `streamdb uptime` call flapping.
+    struct Flapping: Decodable {
+        var window: String?
+        var minChanges: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case window
+            case minChanges = "min_changes"
+        }
+    }
 
     struct Output: Decodable {
         var format: String?
@@ -33,6 +47,8 @@ struct ConfigFile: Decodable {
         var list: Bool?
         var keepURLCredentials: Bool?
         var maskQueryParams: [String]?
+        var metricsFile: String?
+        var pingURL: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, url, token, insecure, concurrency, timeout, retries, list
@@ -45,6 +61,8 @@ struct ConfigFile: Decodable {
             case jobsFile = "jobs_file"
             case keepURLCredentials = "keep_url_credentials"
             case maskQueryParams = "mask_query_params"
+            case metricsFile = "metrics_file"
+            case pingURL = "ping_url"
         }
 
         init(from decoder: any Decoder) throws {
@@ -69,6 +87,8 @@ struct ConfigFile: Decodable {
             list = try c.decodeIfPresent(Bool.self, forKey: .list)
             keepURLCredentials = try c.decodeIfPresent(Bool.self, forKey: .keepURLCredentials)
             maskQueryParams = try c.decodeIfPresent([String].self, forKey: .maskQueryParams)
+            metricsFile = try c.decodeIfPresent(String.self, forKey: .metricsFile)
+            pingURL = try c.decodeIfPresent(String.self, forKey: .pingURL)
         }
     }
 
@@ -88,9 +108,11 @@ struct ConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case db, output, source
+        case db, output, source, flapping
         case statusLabels = "status_labels"
         case upStatuses = "up_statuses"
+        case metricsFile = "metrics_file"
+        case pingURL = "ping_url"
     }
 
     /// What each key holds, for the sentence about a value of another type.
@@ -103,12 +125,15 @@ struct ConfigFile: Decodable {
         "timeout": "a number of seconds", "retries": "a whole number", "batch_size": "a whole number",
         "job_uids": "a list of strings", "jobs_file": "a string (a path)", "list": "true or false",
         "keep_url_credentials": "true or false", "mask_query_params": "a list of strings",
+        "metrics_file": "a string (a path)", "ping_url": "a string (a URL)", "flapping": "a table",
+        "window": "a string (a length such as 1h)", "min_changes": "a whole number",
     ]
 
     /// The keys the file may hold, by table: an unknown key is an error, not silence.
     static let known: [String: Set<String>] = [
         "": Set(CodingKeys.allCases.map(\.rawValue)),
         "output": ["format", "tz"],
+        "flapping": Set(Flapping.CodingKeys.allCases.map(\.rawValue)),
         "source": Set(Source.CodingKeys.allCases.map(\.rawValue)),
     ]
 }

@@ -31,6 +31,34 @@ extension StreamdbConfig {
             }
             config.tz = tz
         }
+        if let window = file.flapping?.window {
+            guard let seconds = DurationInput.seconds(window), seconds > 0 else {
+                throw ConfigError(
+                    path, line: lines.line(of: "window", section: "flapping"), key: "flapping.window",
+                    "'\(window)' is not a length of time (e.g. 30m, 1h, 1d).")
+            }
+            config.flappingWindow = seconds
+        }
+        if let minChanges = file.flapping?.minChanges {
+            guard minChanges >= 2 else {
+                throw ConfigError(
+                    path, line: lines.line(of: "min_changes", section: "flapping"), key: "flapping.min_changes",
+                    "must be at least 2.")
+            }
+            config.flappingMinChanges = minChanges
+        }
+        if let metrics = file.metricsFile {
+            if let problem = metricsFileProblem(metrics) {
+                throw ConfigError(path, line: lines.line(of: "metrics_file", section: ""), key: "metrics_file", problem)
+            }
+            config.metricsFile = metrics
+        }
+        if let ping = file.pingURL {
+            guard let url = pingURL(ping) else {
+                throw ConfigError(path, line: lines.line(of: "ping_url", section: ""), key: "ping_url", pingURLProblem(ping))
+            }
+            config.pingURL = url
+        }
         var names = Set<String>()
         for (index, source) in (file.source ?? []).enumerated() {
             let validated = try validate(source, index: index, path: path, lines: lines, environment: environment)
@@ -98,6 +126,14 @@ extension StreamdbConfig {
         validated.list = source.list
         validated.keepURLCredentials = source.keepURLCredentials
         validated.maskQueryParams = source.maskQueryParams ?? []
+        if let metrics = source.metricsFile {
+            if let problem = metricsFileProblem(metrics) { throw fail("metrics_file", problem) }
+            validated.metricsFile = metrics
+        }
+        if let ping = source.pingURL {
+            guard let url = pingURL(ping) else { throw fail("ping_url", pingURLProblem(ping)) }
+            validated.pingURL = url
+        }
         return validated
     }
 
@@ -173,5 +209,28 @@ struct ConfigLines {
             }
         }
         return nil
+    }
+}
+
+extension StreamdbConfig {
+    /// Why a metrics file cannot be written where `path` says (its folder must exist); nil when it can.
+    public static func metricsFileProblem(_ path: String) -> String? {
+        let folder = (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue else {
+            return "the folder of '\(path)' does not exist."
+        }
+        return nil
+    }
+
+    /// A healthchecks ping URL: http or https with a host.
+    public static func pingURL(_ text: String) -> URL? {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false
+        else { return nil }
+        return url
+    }
+
+    static func pingURLProblem(_ text: String) -> String {
+        "'\(text.prefix(80))' is not an http(s) URL (e.g. https://hc-ping.com/<uuid>)."
     }
 }

@@ -18,6 +18,13 @@ public struct StreamdbConfig: Sendable {
     public var format: String?
     public var tz: String?
     public var sources: [Source] = []
+    /// `[flapping]`: a window in seconds and a number of changes, when the file sets them.
+    public var flappingWindow: Double?
+    public var flappingMinChanges: Int?
+    /// Where `streamdb sync` writes its Prometheus metrics, and the healthchecks URL it pings, for
+    /// the whole database.
+    public var metricsFile: String?
+    public var pingURL: URL?
 
     /// One `[[source]]`.
     public struct Source: Sendable {
@@ -38,6 +45,9 @@ public struct StreamdbConfig: Sendable {
         public var list: Bool?
         public var keepURLCredentials: Bool?
         public var maskQueryParams: [String] = []
+        /// This source's own metrics file and healthchecks URL.
+        public var metricsFile: String?
+        public var pingURL: URL?
     }
 
     /// Where the file is: `--config FILE`, else `$STREAMDB_CONFIG`, else `./streamdb.toml` when
@@ -88,6 +98,7 @@ public struct StreamdbConfig: Sendable {
         }
         try check(table, in: "", index: nil)
         if let output = table["output"]?.table { try check(output, in: "output", index: nil) }
+        if let flapping = table["flapping"]?.table { try check(flapping, in: "flapping", index: nil) }
         if let sources = table["source"]?.array {
             for (index, source) in sources.enumerated() {
                 guard let source = source.table else {

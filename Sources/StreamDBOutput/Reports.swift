@@ -200,7 +200,10 @@ public struct UptimeReport: Report {
         self.keyName = keyName
     }
     public var reportRows: [Uptime.Row] { uptime.rows }
-    public var hiddenColumns: Set<String> { Set(["job_uid", "region", "case_type", "source"]).subtracting([keyName]) }
+    public var hiddenColumns: Set<String> {
+        Set(["job_uid", "region", "case_type", "source"]).subtracting([keyName])
+            .union([keyName == "job_uid" ? "flapping_streams" : "flapping"])
+    }
 
     public static let columns: [Column<Uptime.Row>] =
         ["job_uid", "region", "case_type", "source"].map { name in
@@ -216,6 +219,9 @@ public struct UptimeReport: Report {
             Column("outages") { row, _ in .int(Int64(row.outages)) },
             Column("longest_outage_seconds") { row, c in c.duration(row.longestOutageSeconds) },
             Column("mttr_seconds") { row, c in c.duration(row.meanTimeToRecoverySeconds) },
+            // A stream: whether it flapped in the window; a group: how many of its streams did.
+            Column("flapping") { row, c in c.readable ? .text(row.flapping ? "yes" : "") : .bool(row.flapping) },
+            Column("flapping_streams") { row, _ in .int(Int64(row.flappingStreams)) },
             Column("by_status") { row, c in
                 // Most time first; within seconds of each other (a clock's drift), by name.
                 let entries = row.byStatus.values.sorted { a, b in
@@ -228,4 +234,20 @@ public struct UptimeReport: Report {
                 return .counts(entries.map { .init(c.labels.name($0.status), Int64($0.seconds.rounded())) })
             },
         ]
+}
+
+extension Flapping: Report {
+    public var reportRows: [Row] { rows }
+    public var hiddenColumns: Set<String> { severalSources ? [] : ["source"] }
+
+    public static let columns: [Column<Row>] = [
+        Column("job_uid") { row, _ in .text(row.jobUID) },
+        Column("changes") { row, _ in .int(Int64(row.changes)) },
+        Column("from") { row, c in c.time(row.from) },
+        Column("to") { row, c in c.time(row.to) },
+        Column("total_changes") { row, _ in .int(Int64(row.totalChanges)) },
+        Column.status("status") { $0.status },
+        Column("source") { row, c in c.text(row.source) },
+        Column("regions") { row, c in c.readable && row.regions.isEmpty ? .null : .list(row.regions) },
+    ]
 }

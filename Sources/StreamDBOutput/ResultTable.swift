@@ -10,6 +10,8 @@ public struct ResultTable: Sendable {
         case int(Int64)
         case double(Double)
         case text(String)
+        /// true or false in JSON; `yes` or empty in a table, `true`/`false` in CSV.
+        case bool(Bool)
         /// A JSON array of strings; `a, b` in a table or CSV.
         case list([String])
         /// A JSON object of counts (`{"WORKING": 23}`); `WORKING: 23, DOWN: 4` in a table or CSV,
@@ -23,6 +25,7 @@ public struct ResultTable: Sendable {
             case .int(let i): return String(i)
             case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(d)
             case .text(let s): return s
+            case .bool(let b): return b ? "true" : "false"
             case .list(let items): return items.joined(separator: ", ")
             case .counts(let counts): return counts.map { "\($0.name): \($0.value)" }.joined(separator: ", ")
             }
@@ -34,6 +37,7 @@ public struct ResultTable: Sendable {
             case .int(let i): return .int(i)
             case .double(let d): return .double(d)
             case .text(let s): return .string(s)
+            case .bool(let b): return .bool(b)
             case .list(let items): return .array(items.map(JSONValue.string))
             case .counts(let counts):
                 return .object(Dictionary(counts.map { ($0.name, JSONValue.int($0.value)) }, uniquingKeysWith: { a, _ in a }))
@@ -44,7 +48,7 @@ public struct ResultTable: Sendable {
         var isNumeric: Bool {
             switch self {
             case .int, .double, .null: return true
-            case .text, .list, .counts: return false
+            case .text, .bool, .list, .counts: return false
             }
         }
     }

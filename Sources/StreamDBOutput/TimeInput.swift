@@ -1,4 +1,5 @@
 import Foundation
+import StreamDBModel
 
 /// A time as a person types it on the command line: what the tables print, ISO 8601, a date
 /// alone, or a time relative to now.
@@ -15,23 +16,8 @@ public enum TimeInput {
     public static func parse(_ text: String, zone: TimeZone? = nil, now: Date = Date()) -> Date? {
         let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.lowercased() == "now" { return now }
-        if let seconds = relativeSeconds(text) { return now.addingTimeInterval(-seconds) }
+        if let seconds = DurationInput.seconds(text) { return now.addingTimeInterval(-seconds) }
         return absolute(text, zone: zone ?? TimeZone(identifier: "UTC")!)
-    }
-
-    /// `30m` -> 1800: a whole number and one of s, m, h, d, w.
-    static func relativeSeconds(_ text: String) -> Double? {
-        guard let unit = text.last, let count = Int(text.dropLast()), count >= 0 else { return nil }
-        let seconds: Double
-        switch unit {
-        case "s": seconds = 1
-        case "m": seconds = 60
-        case "h": seconds = 3600
-        case "d": seconds = 86_400
-        case "w": seconds = 7 * 86_400
-        default: return nil
-        }
-        return Double(count) * seconds
     }
 
     private static func absolute(_ text: String, zone: TimeZone) -> Date? {

@@ -106,34 +106,45 @@ public struct EventFeed: Sendable {
             conditions.append("e.kind IN ('status', 'first_seen', 'back') AND CAST(e.status AS TEXT) = :status")
             arguments["status"] = status
         }
+        // The versions worth reading: an event is never later than the version that records it
+        // (a status change is dated at or before the sync that saw it), so a window's start, or the
+        // start of the first run asked for (an hour earlier, against a clock stepped back), bounds
+        // `observed_at`, which versions_by_time indexes.
+        var floors: [String] = []
+        if filter.since != nil { floors.append(":since") }
+        if filter.afterRun != nil {
+            floors.append("(SELECT strftime('%Y-%m-%dT%H:%M:%fZ', min(started_at), '-1 hour') FROM sync_runs WHERE id > :after_run)")
+        }
+        if filter.lastRun {
+            floors.append(
+                "(SELECT strftime('%Y-%m-%dT%H:%M:%fZ', min(started_at), '-1 hour') FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY source_id))"
+            )
+        }
+        let floor = floors.isEmpty ? "1" : floors.map { "v.observed_at >= coalesce(\($0), '9999')" }.joined(separator: " AND ")
         let rows = try Row.fetchAll(
             db,
             sql: """
-                WITH w AS (
-                    SELECT x.stream_id, x.version, x.observed_at, x.sync_run_id, x.platform_config_id, x.rest_id,
-                           lag(x.platform_config_id) OVER (PARTITION BY x.stream_id ORDER BY x.version) AS previous_config,
-                           lag(x.rest_id) OVER (PARTITION BY x.stream_id ORDER BY x.version) AS previous_rest
-                    FROM versions AS x
-                ),
-                e AS (
+                WITH e AS (
                     SELECT v.stream_id, coalesce(v.status_changed_at, v.observed_at) AS at,
                            CASE v.version WHEN 1 THEN 'first_seen' ELSE 'status' END AS kind,
                            v.status, p.status AS previous_status, v.sync_run_id AS run,
                            NULL AS config, NULL AS previous_config, NULL AS rest, NULL AS previous_rest, NULL AS other
                     FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                    WHERE v.status_changed_at IS NOT NULL
+                    WHERE v.status_changed_at IS NOT NULL AND \(floor)
                     UNION ALL
                     SELECT pe.stream_id, pe.changed_at, pe.event, pe.status, pe.previous_status, pe.sync_run_id,
                            NULL, NULL, NULL, NULL, NULL
                     FROM presence_events AS pe
                     UNION ALL
-                    SELECT w.stream_id, w.observed_at, 'config', NULL, NULL, w.sync_run_id,
-                           w.platform_config_id, w.previous_config, NULL, NULL, NULL
-                    FROM w WHERE w.version > 1 AND w.platform_config_id IS NOT w.previous_config
+                    SELECT v.stream_id, v.observed_at, 'config', NULL, NULL, v.sync_run_id,
+                           v.platform_config_id, p.platform_config_id, NULL, NULL, NULL
+                    FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                    WHERE v.platform_config_id IS NOT p.platform_config_id AND \(floor)
                     UNION ALL
-                    SELECT w.stream_id, w.observed_at, 'regions', NULL, NULL, w.sync_run_id,
-                           NULL, NULL, w.rest_id, w.previous_rest, NULL
-                    FROM w WHERE w.version > 1 AND w.rest_id IS NOT w.previous_rest
+                    SELECT v.stream_id, v.observed_at, 'regions', NULL, NULL, v.sync_run_id,
+                           NULL, NULL, v.rest_id, p.rest_id, NULL
+                    FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                    WHERE v.rest_id IS NOT p.rest_id AND \(floor)
                     UNION ALL
                     SELECT r.old_stream_id, r.detected_at, 'replaced', NULL, NULL, r.sync_run_id,
                            NULL, NULL, NULL, NULL, r.new_stream_id

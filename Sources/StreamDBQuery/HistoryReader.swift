@@ -58,10 +58,33 @@ public final class HistoryReader: Sendable {
     }
 
     /// Availability over `since`...`until`, with `up` the raw statuses that count as up.
-    public func uptime(since: Date, until: Date, up: Set<String>, by grouping: Uptime.Grouping? = nil, source: String? = nil) throws
-        -> Uptime
-    {
-        try read { db in try Uptime.load(since: since, until: until, up: up, by: grouping, source: source, in: db) }
+    /// A stream flaps in it when ``Flapping/Rule`` `flapRule` holds.
+    public func uptime(
+        since: Date, until: Date, up: Set<String>, by grouping: Uptime.Grouping? = nil, source: String? = nil,
+        flapRule: Flapping.Rule = Flapping.Rule()
+    ) throws -> Uptime {
+        try read { db in
+            try Uptime.load(since: since, until: until, up: up, by: grouping, source: source, flapRule: flapRule, in: db)
+        }
+    }
+
+    /// The streams that flapped in `since`...`until` by `rule`.
+    public func flapping(
+        since: Date, until: Date, rule: Flapping.Rule, source: String? = nil, region: String? = nil, caseType: String? = nil
+    ) throws -> Flapping {
+        try read { db in
+            try Flapping.load(since: since, until: until, rule: rule, source: source, region: region, caseType: caseType, in: db)
+        }
+    }
+
+    /// Everything the HTML report shows, read in one snapshot.
+    public func fleetReport(_ filter: FleetReport.Filter) throws -> FleetReport {
+        try read { db in try FleetReport.load(filter, in: db) }
+    }
+
+    /// Each source's last run and last success (all sources, or those named).
+    public func syncHealth(sources: [String]? = nil) throws -> SyncHealth {
+        try read { db in try SyncHealth.load(sources: sources, in: db) }
     }
 
     /// The streams matching `filter`.

@@ -49,20 +49,7 @@ public struct SyncRunLedger: Sendable {
                     WHERE ?1 IS NULL OR src.name = ?1 ORDER BY r.id DESC LIMIT ?2
                 ) ORDER BY id
                 """, arguments: [source, last]
-        ).map { row in
-            var counts = SyncCounts()
-            counts.seen = row["streams_seen"]
-            counts.new = row["streams_new"]
-            counts.changed = row["streams_changed"]
-            counts.unchanged = row["streams_unchanged"]
-            counts.gone = row["streams_gone"]
-            counts.back = row["streams_back"]
-            counts.errors = row["errors"]
-            return Run(
-                id: row["id"], startedAt: row.date("started_at"), finishedAt: row.date("finished_at"),
-                outcome: SyncOutcome(rawValue: row["outcome"]), listing: (row["listing"] as String?).flatMap(ListingState.init),
-                counts: counts, sourceURL: row["source_url"], source: row["source"])
-        }
+        ).map { try run($0, source: $0["source"], in: db) }
         let errors = try Row.fetchAll(
             db,
             sql: """
@@ -79,5 +66,25 @@ public struct SyncRunLedger: Sendable {
         }
         return SyncRunLedger(
             runs: runs, errors: errors, severalSources: try SourceInfo.several(in: db))
+    }
+
+    /// A `sync_runs` row as a ``Run``.
+    static func run(_ row: Row, source: String?, in db: Database) throws -> Run {
+        var counts = SyncCounts()
+        counts.seen = row["streams_seen"]
+        counts.new = row["streams_new"]
+        counts.changed = row["streams_changed"]
+        counts.unchanged = row["streams_unchanged"]
+        counts.gone = row["streams_gone"]
+        counts.back = row["streams_back"]
+        counts.errors = row["errors"]
+        counts.replaced =
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM stream_replacements WHERE sync_run_id = ? AND verdict = 'replaced'",
+                arguments: [row["id"] as Int64]) ?? 0
+        return Run(
+            id: row["id"], startedAt: row.date("started_at"), finishedAt: row.date("finished_at"),
+            outcome: SyncOutcome(rawValue: row["outcome"]), listing: (row["listing"] as String?).flatMap(ListingState.init),
+            counts: counts, sourceURL: row["source_url"], source: source)
     }
 }

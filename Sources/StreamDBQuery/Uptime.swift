@@ -26,6 +26,10 @@ public struct Uptime: Sendable {
         /// Outages that ended in the window, and their total length (for the mean time to recovery).
         public var recoveries = 0
         public var recoverySeconds = 0.0
+        /// Whether the stream flapped in the window (``Flapping/Rule``); for a group, whether any did.
+        public var flapping = false
+        /// Streams that flapped: 0 or 1 for a stream, the count for a group.
+        public var flappingStreams = 0
         /// Seconds per raw status, in the window.
         public var byStatus: [String: (status: StatusValue, seconds: Double)] = [:]
 
@@ -42,6 +46,8 @@ public struct Uptime: Sendable {
             longestOutageSeconds = max(longestOutageSeconds, other.longestOutageSeconds)
             recoveries += other.recoveries
             recoverySeconds += other.recoverySeconds
+            flapping = flapping || other.flapping
+            flappingStreams += other.flappingStreams
             for (key, value) in other.byStatus { byStatus[key, default: (value.status, 0)].seconds += value.seconds }
         }
     }
@@ -56,39 +62,95 @@ public struct Uptime: Sendable {
         Uptime(since: since, until: until, rows: rows.filter(include))
     }
 
-    /// One interval of a stream's life: a status, or gone (nil), from `start` to `end`.
+    /// One interval of a stream's life, in Unix seconds: plain numbers, so that a million of them
+    /// are copied without reference counting. `status` indexes the statuses seen; -1 is gone.
     private struct Interval {
-        let start: Date
-        let end: Date
-        let status: StatusValue?
+        let start: Double
+        let end: Double
+        let status: Int32
+        /// Whether `status` counts as up.
+        let isUp: Bool
+        /// Whether a change of status opened it (not a first sighting, a 404 or a return).
+        let isChange: Bool
+    }
+
+    /// The statuses seen in one read, each once, with whether it counts as up.
+    private struct StatusTable {
+        var values: [StatusValue] = []
+        var up: [Bool] = []
+        private var byInteger: [Int64: Int32] = [:]
+        private var byText: [String: Int32] = [:]
+
+        mutating func index(_ value: DatabaseValue, upStatuses: Set<String>) -> Int32 {
+            if case .int64(let i) = value.storage, let known = byInteger[i] { return known }
+            if case .string(let t) = value.storage, let known = byText[t] { return known }
+            guard let status = value.statusValue else { return -1 }
+            let index = Int32(values.count)
+            values.append(status)
+            up.append(upStatuses.contains(status.description))
+            switch status {
+            case .int(let i): byInteger[i] = index
+            case .text(let t): byText[t] = index
+            }
+            return index
+        }
     }
 
     static func load(
-        since: Date, until: Date, up: Set<String>, by grouping: Grouping?, source: String?, in db: Database
+        since: Date, until: Date, up upStatuses: Set<String>, by grouping: Grouping?, source: String?, flapRule: Flapping.Rule,
+        in db: Database
     ) throws -> Uptime {
-        let now = Date()
         var perStream: [String: Row] = [:]
-        let events = try GRDB.Row.fetchAll(
+        // status_spans (migration 0007) holds every interval. It is read in its own order (the
+        // order events were recorded: for each stream, time order), which is a sequential scan,
+        // and grouped per stream here. Times come out of julianday() as Unix seconds, so that no
+        // text is parsed here; they are rounded here to julianday()'s millisecond (SQLite's round()
+        // prints and re-reads a number: too slow for a million rows). A span that ended before the
+        // window is not needed: the one after it starts before the window too.
+        var uids: [Int64: String] = [:]
+        let streams = try GRDB.Row.fetchCursor(
             db,
             sql: """
-                SELECT h.job_uid, h.event, h.status, h.changed_at FROM status_history AS h
-                JOIN streams AS st ON st.job_uid = h.job_uid LEFT JOIN sources AS src ON src.id = st.source_id
-                WHERE h.changed_at < ? AND (? IS NULL OR src.name = ?)
-                ORDER BY h.job_uid, h.changed_at, h.observed_at
-                """, arguments: [Timestamp.format(until), source, source])
-        var index = 0
-        while index < events.count {
-            let uid: String = events[index]["job_uid"]
-            var intervals: [Interval] = []
-            while index < events.count, events[index]["job_uid"] as String == uid {
-                let row = events[index]
-                index += 1
-                guard let start = row.date("changed_at") else { continue }
-                let next = index < events.count && events[index]["job_uid"] as String == uid ? events[index].date("changed_at") : nil
-                let status: StatusValue? = row["event"] as String == "gone" ? nil : (row["status"] as DatabaseValue).statusValue
-                intervals.append(Interval(start: start, end: next ?? min(now, until), status: status))
+                SELECT st.stream_id, st.job_uid FROM streams AS st LEFT JOIN sources AS src ON src.id = st.source_id
+                WHERE :source IS NULL OR src.name = :source
+                """, arguments: ["source": source])
+        while let row = try streams.next() { uids[row[0]] = row[1] }
+        let spans = try GRDB.Row.fetchCursor(
+            db,
+            sql: """
+                SELECT s.stream_id, s.presence = 'gone', s.status, s.started_by = 'changed',
+                       (julianday(s.started_at) - 2440587.5) * 86400.0,
+                       (julianday(s.ended_at) - 2440587.5) * 86400.0
+                FROM status_spans AS s
+                WHERE s.started_at < :until AND (s.ended_at IS NULL OR s.ended_at > :since)
+                ORDER BY s.id
+                """,
+            arguments: ["until": Timestamp.format(until), "since": Timestamp.format(since)])
+        let openEnd = min(Date(), until).timeIntervalSince1970
+        var byStream: [Int64: [Interval]] = [:]
+        byStream.reserveCapacity(uids.count)
+        var statuses = StatusTable()
+        while let span = try spans.next() {
+            let streamID: Int64 = span[0]
+            guard uids[streamID] != nil else { continue }
+            let gone: Bool = span[1]
+            let status = gone ? -1 : statuses.index(span[2], upStatuses: upStatuses)
+            let end = (span[5] as Double?).map(Self.milliseconds) ?? openEnd
+            let interval = Interval(
+                start: Self.milliseconds(span[4]), end: end, status: status, isUp: status >= 0 && statuses.up[Int(status)],
+                isChange: span[3])
+            byStream[streamID, default: []].append(interval)
+        }
+        let (from, to) = (since.timeIntervalSince1970, until.timeIntervalSince1970)
+        for (streamID, intervals) in byStream {
+            guard let uid = uids[streamID], var summary = summarise(uid, intervals, since: from, until: to, statuses: statuses.values)
+            else { continue }
+            let changes = intervals.filter { $0.isChange && $0.start >= from && $0.start < to }.map {
+                Date(timeIntervalSince1970: $0.start)
             }
-            if let summary = summarise(uid, intervals, since: since, until: until, up: up) { perStream[uid] = summary }
+            summary.flapping = flapRule.densest(changes).map { $0.changes >= flapRule.minChanges } ?? false
+            summary.flappingStreams = summary.flapping ? 1 : 0
+            perStream[uid] = summary
         }
         var rows = Array(perStream.values)
         if let grouping {
@@ -105,13 +167,20 @@ public struct Uptime: Sendable {
         return Uptime(since: since, until: until, rows: rows)
     }
 
-    /// One stream's figures in the window; nil when none of its life falls in it.
-    private static func summarise(_ uid: String, _ intervals: [Interval], since: Date, until: Date, up: Set<String>) -> Row? {
+    /// Unix seconds computed from julianday(), rounded to its millisecond.
+    static func milliseconds(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+
+    /// One stream's figures in the window (Unix seconds); nil when none of its life falls in it.
+    private static func summarise(
+        _ uid: String, _ intervals: [Interval], since: Double, until: Double, statuses: [StatusValue]
+    ) -> Row? {
         guard let first = intervals.first, first.start < until else { return nil }
         var row = Row(key: uid)
         // Before the first sighting (within the window), nothing was observed.
-        row.unobservedSeconds += max(0, min(first.start, until).timeIntervalSince(since))
-        var outage: (start: Date, seconds: Double, startsInWindow: Bool)?
+        row.unobservedSeconds += max(0, min(first.start, until) - since)
+        var outage: (seconds: Double, startsInWindow: Bool)?
+        var byStatus = [Double](repeating: 0, count: statuses.count)
+        var seen = [Bool](repeating: false, count: statuses.count)
         func closeOutage(recovered: Bool) {
             guard let open = outage else { return }
             if open.startsInWindow { row.outages += 1 }
@@ -123,10 +192,8 @@ public struct Uptime: Sendable {
             outage = nil
         }
         for interval in intervals {
-            let start = max(interval.start, since)
-            let end = min(interval.end, until)
-            let seconds = max(0, end.timeIntervalSince(start))
-            guard let status = interval.status else {
+            let seconds = max(0, min(interval.end, until) - max(interval.start, since))
+            guard interval.status >= 0 else {
                 // Gone: not observed; an outage in progress is not known to go on.
                 row.unobservedSeconds += seconds
                 if interval.end > since { closeOutage(recovered: false) }
@@ -134,17 +201,21 @@ public struct Uptime: Sendable {
             }
             if interval.end <= since { continue }
             row.observedSeconds += seconds
-            row.byStatus[status.description, default: (status, 0)].seconds += seconds
-            if up.contains(status.description) {
+            byStatus[Int(interval.status)] += seconds
+            seen[Int(interval.status)] = true
+            if interval.isUp {
                 row.upSeconds += seconds
                 if interval.start < until { closeOutage(recovered: interval.start >= since) }
             } else if outage == nil {
-                outage = (interval.start, seconds, interval.start >= since)
+                outage = (seconds, interval.start >= since)
             } else {
                 outage!.seconds += seconds
             }
         }
         closeOutage(recovered: false)
+        for (index, seconds) in byStatus.enumerated() where seen[index] {
+            row.byStatus[statuses[index].description] = (statuses[index], seconds)
+        }
         return row
     }
 
@@ -153,9 +224,11 @@ public struct Uptime: Sendable {
         let sql: String
         switch grouping {
         case .region:
+            // CROSS JOIN keeps SQLite to this order: each stream, then its current version (by
+            // key); left to itself it scanned every version.
             sql = """
                 SELECT st.job_uid, coalesce(rg.title, '(none)') AS key FROM streams AS st
-                JOIN versions AS v ON v.stream_id = st.stream_id AND v.version = st.current_version
+                CROSS JOIN versions AS v ON v.stream_id = st.stream_id AND v.version = st.current_version
                 LEFT JOIN document_regions AS dr ON dr.document_id = v.rest_id LEFT JOIN regions AS rg ON rg.id = dr.region_id
                 """
         case .caseType: sql = "SELECT job_uid, coalesce(case_type, '(unknown)') AS key FROM streams"

@@ -151,6 +151,12 @@ public final class HistoryStore: Sendable {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
+        // Queries read much of a large file once: mapped pages are read without a copy through the
+        // kernel (pread) and shared with the page cache; a bigger page cache keeps the indexes a
+        // report walks twice (each version and the one before it) in memory.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536")
+        }
         return configuration
     }
 

@@ -14,11 +14,14 @@ public struct SyncSession: Sendable {
         public var name: String?
         public var api: APIConfiguration
         public var options: SyncOptions
+        /// A healthchecks URL pinged for this source's run alone (``HealthcheckPing``).
+        public var pingURL: URL?
 
-        public init(name: String? = nil, api: APIConfiguration, options: SyncOptions = SyncOptions()) {
+        public init(name: String? = nil, api: APIConfiguration, options: SyncOptions = SyncOptions(), pingURL: URL? = nil) {
             self.name = name
             self.api = api
             self.options = options
+            self.pingURL = pingURL
         }
 
         /// The name reports use before the database has resolved it.
@@ -35,6 +38,14 @@ public struct SyncSession: Sendable {
 
         public let target: String
         public let result: Result
+
+        /// One line: the run's summary, or why it could not run, after the source's name.
+        public var summary: String {
+            switch result {
+            case .report(let report): return "\(target): \(report.summary)"
+            case .failed(let error): return "\(target): \(error.message)"
+            }
+        }
 
         /// The exit status this outcome alone would end `streamdb sync` with.
         public var exitStatus: ExitStatus {
@@ -57,6 +68,13 @@ public struct SyncSession: Sendable {
     public var clock: @Sendable () -> Date = { Date() }
     /// Sources fetched at once.
     public var parallelSources = 4
+    /// A healthchecks URL pinged for the whole session: `/start` once the database is locked,
+    /// then success when every source's run ended ok, `/fail` otherwise (partial runs included),
+    /// with the runs' summaries as the body. A session that finds the database locked by another
+    /// sync (exit 3) pings nothing: that other run reports.
+    public var pingURL: URL?
+    /// How long one ping may take.
+    public var pingTimeout: TimeInterval = 10
 
     public init(databasePath: String, targets: [Target]) {
         self.databasePath = databasePath
@@ -99,6 +117,26 @@ public struct SyncSession: Sendable {
         logger: Logger, onProgress: @escaping @Sendable (String, SyncProgress) -> Void = { _, _ in }
     ) async throws -> [Outcome] {
         let lock = try SyncLock(databasePath: databasePath, wait: wait)
+        let ping = pingURL.map { HealthcheckPing(url: $0, timeout: pingTimeout) }
+        await ping?.send(.start, summary: "streamdb sync of \(targets.map(\.label).joined(separator: ", ")) started", logger: logger)
+        let outcomes: [Outcome]
+        do {
+            outcomes = try await syncAll(lock: lock, logger: logger, onProgress: onProgress)
+        } catch {
+            let message = (error as? any StreamDBError)?.message ?? "\(error)"
+            await ping?.send(.fail, summary: message, logger: logger)
+            throw error
+        }
+        if let ping {
+            let ok = outcomes.allSatisfy { $0.exitStatus == .ok }
+            await ping.send(ok ? .success : .fail, summary: outcomes.map(\.summary).joined(separator: "\n"), logger: logger)
+        }
+        return outcomes
+    }
+
+    private func syncAll(
+        lock: SyncLock, logger: Logger, onProgress: @escaping @Sendable (String, SyncProgress) -> Void
+    ) async throws -> [Outcome] {
         let store = try HistoryStore.openForWriting(path: databasePath, integrityCheck: integrityCheck)
         if store.checkedThisRun {
             logger.info("checked the whole database file for damage (PRAGMA quick_check): sound")
@@ -113,7 +151,12 @@ public struct SyncSession: Sendable {
                 guard let index = next.next() else { return }
                 let target = targets[index]
                 group.addTask {
-                    (index, try await Self.sync(target, store: store, path: path, logger: logger, clock: clock, onProgress: onProgress))
+                    (
+                        index,
+                        try await Self.sync(
+                            target, store: store, path: path, logger: logger, clock: clock, pingTimeout: pingTimeout,
+                            onProgress: onProgress)
+                    )
                 }
             }
             for _ in 0..<max(1, parallelSources) { start() }
@@ -132,6 +175,25 @@ public struct SyncSession: Sendable {
 
     /// One target's run. A failure of the database itself (full disk, I/O) is thrown: it ends
     /// every target's run.
+    private static func sync(
+        _ target: Target, store: HistoryStore, path: String, logger: Logger, clock: @escaping @Sendable () -> Date,
+        pingTimeout: TimeInterval, onProgress: @escaping @Sendable (String, SyncProgress) -> Void
+    ) async throws -> Outcome {
+        guard let pingURL = target.pingURL else {
+            return try await sync(target, store: store, path: path, logger: logger, clock: clock, onProgress: onProgress)
+        }
+        let ping = HealthcheckPing(url: pingURL, timeout: pingTimeout)
+        await ping.send(.start, summary: "streamdb sync of \(target.label) started", logger: logger)
+        do {
+            let outcome = try await sync(target, store: store, path: path, logger: logger, clock: clock, onProgress: onProgress)
+            await ping.send(outcome.exitStatus == .ok ? .success : .fail, summary: outcome.summary, logger: logger)
+            return outcome
+        } catch {
+            await ping.send(.fail, summary: (error as? any StreamDBError)?.message ?? "\(error)", logger: logger)
+            throw error
+        }
+    }
+
     private static func sync(
         _ target: Target, store: HistoryStore, path: String, logger: Logger, clock: @escaping @Sendable () -> Date,
         onProgress: @escaping @Sendable (String, SyncProgress) -> Void

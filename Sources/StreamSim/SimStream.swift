@@ -36,6 +36,11 @@ public struct SimRegion: Sendable, Hashable {
     public let id: Int
     public let title: String
 
+    public init(id: Int, title: String) {
+        self.id = id
+        self.title = title
+    }
+
     /// The regions the simulated platform serves.
     public static let all: [SimRegion] = [
         "minsk", "gomel", "brest", "vitebsk", "grodno", "mogilev", "baranovichi", "pinsk",

@@ -228,6 +228,13 @@ struct StreamdbBench: AsyncParsableCommand {
             ("regions", ["regions"]),
             ("regions --as-of", ["regions", "--as-of", asOf]),
             ("sql over status_intervals", ["sql", "SELECT status, count(*), sum(duration_seconds) FROM status_intervals GROUP BY status"]),
+            // The same question as the view answered it before migration 0007 materialised the spans.
+            ("sql over status_history, as before 0007", ["sql", Self.intervalsBefore0007]),
+            ("uptime 30 days", ["uptime", "--since", "30d", "--up", "11", "--format", "json"]),
+            ("uptime 30 days --by region", ["uptime", "--since", "30d", "--up", "11", "--by", "region"]),
+            ("flapping 30 days", ["flapping", "--since", "30d", "--format", "json"]),
+            ("events --since 1d", ["events", "--since", "1d", "--format", "ndjson"]),
+            ("events --last-run", ["events", "--last-run", "--format", "ndjson"]),
         ]
         for (name, arguments) in cases {
             var samples: [Double] = []
@@ -240,12 +247,23 @@ struct StreamdbBench: AsyncParsableCommand {
         }
     }
 
-    /// A history of `streams` x `versions`, written through the store's own write path: each round
-    /// changes statuses (and every tenth round a config) and records the fleet in batches.
+    /// `status_intervals` as migration 0001 defined it: a window function over `status_history`.
+    static let intervalsBefore0007 = """
+        SELECT status, count(*), sum(round((julianday(coalesce(ended_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))
+                                            - julianday(changed_at)) * 86400.0, 3))
+        FROM (SELECT h.*, lead(h.changed_at) OVER (PARTITION BY h.job_uid ORDER BY h.changed_at, h.observed_at) AS ended_at
+              FROM status_history AS h)
+        GROUP BY status
+        """
+
+    /// A history of `streams` x `versions` over the last 30 days, written through the store's own
+    /// write path: each round changes statuses (and every tenth round a config) and records the
+    /// fleet in batches.
     func buildHistory(path: String, streams: Int, versions: Int) async throws {
         let fleet = Fleet(size: streams, seed: 12)
         let store = try HistoryStore.openForWriting(path: path)
-        let start = Date().addingTimeInterval(-Double(versions) * 600)
+        let step = 30 * 86_400 / Double(versions)
+        let start = Date().addingTimeInterval(-Double(versions) * step)
         for round in 0..<versions {
             let live = fleet.liveStreams
             if round > 0 {
@@ -257,7 +275,7 @@ struct StreamdbBench: AsyncParsableCommand {
                     }
                 }
             }
-            let observed = Timestamp.format(start.addingTimeInterval(Double(round) * 600))
+            let observed = Timestamp.format(start.addingTimeInterval(Double(round) * step))
             let source = try await store.resolveSource(name: "bench", url: "http://bench.invalid")
             let runID = try await store.beginRun(source: source, startedAt: observed)
             let snapshots = try fleet.liveStreams.map { try StreamSnapshot(item: try JSONValue.parse($0.json)) }

@@ -68,6 +68,8 @@ struct Report {
         static let growthPerThousandStreams = 1024.0
         static let querySeconds = 0.02  // history, show, diff, with process start
         static let asOfSeconds = 0.3
+        static let uptimeSeconds = 1.0  // the whole fleet over 30 days, with process start
+        static let eventsSeconds = 0.2  // events --since 1d, with process start
         static let statusOnlyBytes = 300.0
         /// Fewer status-only versions than this fit in the free space of pages already there.
         static let fewestVersionsJudged = 100
@@ -160,6 +162,8 @@ struct Report {
             switch name {
             case "history", "show", "diff": target = "< 20 ms: " + mark(p.median < Target.querySeconds)
             case "regions --as-of": target = "< 300 ms: " + mark(p.median < Target.asOfSeconds)
+            case "uptime 30 days": target = "<= 1 s: " + mark(p.median <= Target.uptimeSeconds)
+            case "events --since 1d": target = "<= 200 ms: " + mark(p.median <= Target.eventsSeconds)
             default: target = ""
             }
             out += "| `\(name)` | \(ms(p.median)) | \(ms(p.p95)) | \(ms(max(0, p.median - processStart.median))) | \(target) |\n"
@@ -234,6 +238,16 @@ struct Report {
             add(
                 "4. `regions --as-of` < 300 ms", ms(p.median), met: p.median < Target.asOfSeconds,
                 far: "\(ms(p.median - Target.asOfSeconds)) over")
+        }
+        if let p = queries.first(where: { $0.0 == "uptime 30 days" })?.1 {
+            add(
+                "4. `uptime` of the whole fleet over 30 days <= 1 s", ms(p.median), met: p.median <= Target.uptimeSeconds,
+                far: "\(ms(p.median - Target.uptimeSeconds)) over")
+        }
+        if let p = queries.first(where: { $0.0 == "events --since 1d" })?.1 {
+            add(
+                "4. `events --since 1d` <= 200 ms", ms(p.median), met: p.median <= Target.eventsSeconds,
+                far: "\(ms(p.median - Target.eventsSeconds)) over")
         }
         for s in storage where s.judged {
             add(

@@ -57,6 +57,7 @@ extension Streamdb {
             var session = SyncSession(
                 databasePath: db, api: APIConfiguration(baseURL: try APIConfiguration.parseBaseURL(server.baseURL)))
             session.clock = { clock.now }
+            let started = clock.now
             for round in 1...rounds {
                 if round > 1 {
                     clock.advance(by: Self.interval / 2)
@@ -71,11 +72,11 @@ extension Streamdb {
                 print("round \(round): \(report.summary)")
             }
             await server.stop()
-            try explore()
+            try explore(since: started)
         }
 
         /// Prints what was recorded, and the commands to explore it.
-        private func explore() throws {
+        private func explore(since: Date) throws {
             let history = try HistoryReader.open(path: db)
             let labels = StatusLabels(names: Dictionary(uniqueKeysWithValues: Fleet.statusNames.map { (String($0.key), $0.value) }))
             let context = RenderContext(format: .table, labels: labels)
@@ -97,6 +98,18 @@ extension Streamdb {
                   streamdb regions --db \(db)
                   streamdb sql --db \(db) "SELECT status, count(*) FROM current_streams GROUP BY status"
                   sqlite3 \(db) "SELECT * FROM status_intervals LIMIT 10"
+                """)
+            // The page of the demo's hour: the same path as `streamdb report --html`.
+            let page = (db.hasSuffix(".sqlite") ? String(db.dropLast(7)) : db) + ".html"
+            var filter = FleetReport.Filter(since: since, until: Date(), up: ["11"])
+            filter.timelines = 20
+            let report = try history.fleetReport(filter)
+            try AtomicFile.write(try HTMLReport(report, labels: labels, zone: nil).rendered(), to: page)
+            print(
+                """
+
+                the demo's hour as one HTML page: \(page) (open it in a browser)
+                  streamdb report --html \(page) --db \(db) --status-labels examples/status-labels.sim.txt --since 2h
                 """)
         }
     }

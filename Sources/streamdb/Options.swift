@@ -132,3 +132,20 @@ func terminalWidth() -> Int? {
     guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
     return Int(size.ws_col)
 }
+
+/// The raw statuses that count as up: `--up` (codes or names from the labels), else the config's
+/// `up_statuses`, else the status labelled WORKING; none of these is one sentence saying how to
+/// name them.
+func upStatuses(_ up: [String], config: StreamdbConfig?, labels: StatusLabels) throws -> Set<String> {
+    let names = up.isEmpty ? (config?.upStatuses ?? []) : up
+    var raw = Set(names.map(labels.raw))
+    if raw.isEmpty, let working = labels.names.first(where: { $0.value.caseInsensitiveCompare("WORKING") == .orderedSame })?.key {
+        raw = [working]
+    }
+    guard !raw.isEmpty else {
+        throw InputError(
+            "no status counts as up: name them with --up STATUS (e.g. --up 11), up_statuses in the config file, or status labels that name WORKING."
+        )
+    }
+    return raw
+}

@@ -19,7 +19,7 @@ struct Streamdb: AsyncParsableCommand {
         version: StreamDBVersion.current,
         subcommands: [
             Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self,
-            ScrubSecrets.self, Config.self, Events.self, Uptime.self,
+            ScrubSecrets.self, Config.self, Events.self, Uptime.self, Flapping.self, Report.self,
         ]
     )
 

@@ -5,6 +5,7 @@ import StreamDBAPI
 import StreamDBConfig
 import StreamDBModel
 import StreamDBOutput
+import StreamDBQuery
 import StreamDBStore
 import StreamDBSync
 
@@ -106,6 +107,22 @@ extension Streamdb {
         @Flag(help: "Wait for a running sync on the same database to finish instead of stopping.")
         var wait = false
 
+        @Option(
+            help: ArgumentHelp(
+                "After the run, write every source's last run as Prometheus metrics here (node_exporter's textfile collector), atomically. Default: metrics_file of the config file.",
+                valueName: "file"))
+        var metricsFile: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Ping this healthchecks URL: URL/start as the run begins, URL when every source ended ok, URL/fail otherwise, with the summary as the body. Default: ping_url of the config file.",
+                valueName: "url"))
+        var pingURL: String?
+
+        @Option(
+            help: ArgumentHelp("Seconds one ping may take (default: 10). A ping never changes the run's outcome.", valueName: "seconds"))
+        var pingTimeout: Double?
+
         @Flag(help: "Print only errors (for cron).")
         var quiet = false
 
@@ -117,6 +134,15 @@ extension Streamdb {
             if let batchSize, !(1...100_000).contains(batchSize) { throw ValidationError("--batch-size must be between 1 and 100000.") }
             if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive.") }
             if let retries, !(0...20).contains(retries) { throw ValidationError("--retries must be between 0 and 20.") }
+            if let pingTimeout, !(pingTimeout > 0 && pingTimeout <= 300) {
+                throw ValidationError("--ping-timeout must be more than 0 and at most 300 seconds.")
+            }
+            if let pingURL, StreamdbConfig.pingURL(pingURL) == nil {
+                throw ValidationError("--ping-url: '\(pingURL.prefix(80))' is not an http(s) URL (e.g. https://hc-ping.com/<uuid>).")
+            }
+            if let metricsFile, let problem = StreamdbConfig.metricsFileProblem(metricsFile) {
+                throw ValidationError("--metrics-file: \(problem)")
+            }
             for uid in jobUIDs where JobUID.normalized(uid.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
                 throw ValidationError(
                     "--job-uid: '\(uid.prefix(80))' is not a job_uid (a UUID such as 00617614-b938-11ee-bfd6-5622fced16a0).")
@@ -133,6 +159,8 @@ extension Streamdb {
             var session = SyncSession(databasePath: path, targets: try targets(config))
             session.wait = wait
             session.integrityCheck = checkIntegrity ? .always : .whenDue
+            session.pingURL = pingURL.flatMap(StreamdbConfig.pingURL) ?? config?.pingURL
+            session.pingTimeout = pingTimeout ?? 10
             if token != nil && !quiet {
                 printError("the token was given on the command line, where other users can see it; prefer $STREAMDB_TOKEN or --token-file.")
             }
@@ -145,7 +173,33 @@ extension Streamdb {
                 progress.update(done: p.done, total: p.total, label: several ? "\(source) \(p.phase.rawValue)" : p.phase.rawValue)
             }
             progress.finish()
+            writeMetrics(outcomes, config: config, path: path)
             try report(outcomes, path: path)
+        }
+
+        /// The metrics files: --metrics-file (or the config's metrics_file) with every source of the
+        /// database, and each source's own metrics_file with that source. A file that cannot be
+        /// written is reported and does not change the run's outcome.
+        private func writeMetrics(_ outcomes: [SyncSession.Outcome], config: StreamdbConfig?, path: String) {
+            var files: [(path: String, sources: [String]?)] = []
+            if let file = metricsFile ?? config?.metricsFile { files.append((file, nil)) }
+            let synced = Set(outcomes.map(\.target))
+            for source in config?.sources ?? [] where synced.contains(source.name) {
+                if let file = source.metricsFile { files.append((file, [source.name])) }
+            }
+            guard !files.isEmpty else { return }
+            do {
+                let reader = try HistoryReader.open(path: path)
+                for file in files {
+                    do {
+                        try AtomicFile.write(SyncMetrics.text(try reader.syncHealth(sources: file.sources)), to: file.path)
+                    } catch let error as any StreamDBError {
+                        printError("the metrics were not written: \(error.message)")
+                    }
+                }
+            } catch {
+                printError("the metrics were not written: \((error as? any StreamDBError)?.message ?? "\(error)")")
+            }
         }
 
         /// Prints each source's summary and failure; ends with the worst status of them.
@@ -228,7 +282,7 @@ extension Streamdb {
                     .map { $0.trimmingCharacters(in: .whitespaces) }
                     .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             }
-            return SyncSession.Target(name: name, api: api, options: options)
+            return SyncSession.Target(name: name, api: api, options: options, pingURL: base?.pingURL)
         }
     }
 }

@@ -12,12 +12,15 @@ extension Streamdb {
                 Availability is the time in an up status over the time observed, each interval clipped \
                 at the window's edges; time before a stream was first seen and while it was gone is not \
                 observed (its own column). Up statuses: --up (repeatable), else up_statuses in the config \
-                file, else the status labelled WORKING. Lowest availability first.
+                file, else the status labelled WORKING. Lowest availability first. A stream flaps when its \
+                status changed at least --min-changes times within some --window in the window, as \
+                `streamdb flapping` says.
                 """
         )
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup(title: "Flapping (the flapping column)") var flapRule: FlapRuleOptions
 
         @Option(
             help: ArgumentHelp("The window's start (default: 24 hours ago; as printed, ISO 8601, a date, or 7d ago).", valueName: "time"))
@@ -45,19 +48,9 @@ extension Streamdb {
             let until = window.until ?? Date()
             let since = window.since ?? until.addingTimeInterval(-86_400)
             guard since < until else { throw ValidationError("the window is empty: --since must be before --until.") }
-            let names = up.isEmpty ? (config?.upStatuses ?? []) : up
-            var raw = Set(names.map(context.labels.raw))
-            if raw.isEmpty,
-                let working = context.labels.names.first(where: { $0.value.caseInsensitiveCompare("WORKING") == .orderedSame })?.key
-            {
-                raw = [working]
-            }
-            guard !raw.isEmpty else {
-                throw InputError(
-                    "no status counts as up: name them with --up STATUS (e.g. --up 11), up_statuses in the config file, or status labels that name WORKING."
-                )
-            }
-            var uptime = try database.open(config).uptime(since: since, until: until, up: raw, by: by, source: source)
+            let raw = try upStatuses(up, config: config, labels: context.labels)
+            var uptime = try database.open(config).uptime(
+                since: since, until: until, up: raw, by: by, source: source, flapRule: try flapRule.rule(config))
             if let below { uptime = uptime.filtered { ($0.availability ?? 1) < below } }
             let key: String
             switch by {

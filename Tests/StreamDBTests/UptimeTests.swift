@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import StreamDBAPI
@@ -109,5 +110,85 @@ struct UptimeTests {
             default: nil
             }
         #expect(close(observed, 11.5 * 3600), "\(bySource.stdout)")
+    }
+
+    @Test("Flapping: the densest stretch of status changes per stream, by --window and --min-changes, in flapping and in uptime")
+    func flapping() async throws {
+        let t0 = try #require(Timestamp.parse("2026-02-01T00:00:00Z"))
+        func at(_ minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
+        let clock = TestClock()
+        clock.set(at(-5))
+        let fleet = Fleet(size: 2, seed: 7, clock: { clock.date })
+        let (a, b) = (fleet.liveStreams[0].jobUID, fleet.liveStreams[1].jobUID)
+        for uid in [a, b] { fleet.setStatus(uid, 11) }
+        let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-flapping-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            Task { await server.stop() }
+        }
+        let db = directory.appending(path: "h.sqlite").path()
+        var session = SyncSession(databasePath: db, api: APIConfiguration(baseURL: URL(string: server.baseURL)!))
+        session.clock = { clock.date }
+        #expect(try await session.run(logger: TestHarness.quietLogger).outcome == .ok)
+        // A changes at 0:10, 0:20, 0:30, 0:40 (four within 30 minutes) and 3:20; B at 1:40 and 3:30.
+        // Each change is dated by the server's updated_at, a minute before the sync that sees it.
+        let changes: [(Double, String, Int)] = [
+            (10, a, 6), (20, a, 11), (30, a, 6), (40, a, 11), (100, b, 6), (200, a, 6), (210, b, 11),
+        ]
+        for (minutes, uid, status) in changes {
+            clock.set(at(minutes))
+            fleet.setStatus(uid, status)
+            clock.set(at(minutes + 1))
+            _ = try await session.run(logger: TestHarness.quietLogger)
+        }
+        let window = ["--since", "2026-02-01T00:00:00Z", "--until", "2026-02-01T05:00:00Z"]
+        func rows(_ arguments: [String]) async throws -> [JSONValue] {
+            let result = try await BuiltProduct.run(arguments + ["--db", db, "--format", "json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try #require(try JSONValue.parse(Data(result.stdout.utf8)).arrayValue)
+        }
+        let hourly = try await rows(["flapping", "--window", "1h", "--min-changes", "4"] + window)
+        #expect(hourly.count == 1)
+        #expect(hourly.first?["job_uid"] == .string(a))
+        #expect(hourly.first?["changes"] == .int(4))
+        #expect(hourly.first?["from"] == .string("2026-02-01T00:10:00.000000Z"))
+        #expect(hourly.first?["to"] == .string("2026-02-01T00:40:00.000000Z"))
+        #expect(hourly.first?["total_changes"] == .int(5))
+        #expect(hourly.first?["status"] == .int(6))
+        // A wider window takes in A's fifth change; two changes in four hours make B flap too.
+        let wide = try await rows(["flapping", "--window", "4h", "--min-changes", "2"] + window)
+        #expect(wide.map { $0["job_uid"]?.stringValue ?? "" } == [a, b])
+        #expect(wide.first?["changes"] == .int(5) && wide.last?["changes"] == .int(2))
+        #expect(wide.last?["from"] == .string("2026-02-01T01:40:00.000000Z") && wide.last?["to"] == .string("2026-02-01T03:30:00.000000Z"))
+        // The window's edges bound the changes counted: from 0:25 on, A has two within the hour.
+        #expect(try await rows(["flapping", "--window", "1h", "--min-changes", "3", "--since", "2026-02-01T00:25:00Z"]).isEmpty)
+        // uptime marks the same streams, per stream and per group.
+        let uptime = try await rows(["uptime", "--up", "11", "--window", "1h", "--min-changes", "4"] + window)
+        let flags = Dictionary(uniqueKeysWithValues: uptime.map { ($0["job_uid"]?.stringValue ?? "", $0["flapping"]) })
+        #expect(flags == [a: .bool(true), b: .bool(false)])
+        let grouped = try await rows(["uptime", "--up", "11", "--by", "source", "--window", "1h", "--min-changes", "4"] + window)
+        #expect(grouped.first?["flapping_streams"] == .int(1))
+        // A bad rule is one sentence.
+        let bad = try await BuiltProduct.run(["flapping", "--db", db, "--window", "soon"])
+        #expect(bad.status == 2 && bad.stderr.contains("--window: 'soon' is not a length of time"))
+
+        // The spans the triggers kept are the intervals the old view computed from status_history.
+        let queue = try DatabaseQueue(path: db)
+        defer { try? queue.close() }
+        try await queue.read { db in
+            let spans = try Row.fetchAll(
+                db, sql: "SELECT job_uid, status, started_by, started_at, ended_at FROM status_intervals ORDER BY job_uid, started_at")
+            let recomputed = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT job_uid, status, event AS started_by, changed_at AS started_at,
+                           lead(changed_at) OVER (PARTITION BY job_uid ORDER BY changed_at, observed_at) AS ended_at
+                    FROM status_history ORDER BY job_uid, changed_at
+                    """)
+            #expect(spans == recomputed)
+            #expect(spans.count == 9)
+        }
     }
 }
