@@ -21,9 +21,23 @@ extension Row {
         (self[column] as String?).flatMap(Timestamp.parse)
     }
 
+    /// The same, by the column's index (no lookup of its name: for queries of many rows).
+    func date(at index: Int) -> Date? {
+        (self[index] as String?).flatMap(Timestamp.parse)
+    }
+
     /// A list stored with `group_concat(x, char(31))`.
     func list(_ column: String) -> [String] {
-        guard let text = self[column] as String? else { return [] }
+        Self.split(self[column] as String?)
+    }
+
+    /// The same, by the column's index.
+    func list(at index: Int) -> [String] {
+        Self.split(self[index] as String?)
+    }
+
+    private static func split(_ text: String?) -> [String] {
+        guard let text else { return [] }
         return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
     }
 }

@@ -35,6 +35,8 @@ public struct EventFeed: Sendable {
         public var source: String?
         /// Only status changes (and first sightings, returns) into this raw status.
         public var status: String?
+        /// Only the newest this many (still listed oldest first).
+        public var limit: Int?
         public init() {}
     }
 
@@ -63,7 +65,16 @@ public struct EventFeed: Sendable {
     /// Whether the database holds more than one source (the rows then name theirs).
     public let severalSources: Bool
 
-    static func load(_ filter: Filter, in db: Database) throws -> EventFeed {
+    /// How many events `filter` selects (regions events counted as stored, before the check that
+    /// their titles differ).
+    static func count(_ filter: Filter, in db: Database) throws -> Int {
+        let (e, from, arguments) = query(filter)
+        return try Int.fetchOne(db, sql: "\(e) SELECT count(*) \(from)", arguments: arguments) ?? 0
+    }
+
+    /// The `WITH e AS (...)` of the events `filter` may select, the `FROM ... WHERE` that selects
+    /// them, and the arguments of both.
+    private static func query(_ filter: Filter) -> (with: String, from: String, arguments: StatementArguments) {
         var conditions = ["1"]
         var arguments: [String: (any DatabaseValueConvertible)?] = [:]
         if let since = filter.since {
@@ -121,39 +132,81 @@ public struct EventFeed: Sendable {
             )
         }
         let floor = floors.isEmpty ? "1" : floors.map { "v.observed_at >= coalesce(\($0), '9999')" }.joined(separator: " AND ")
-        let rows = try Row.fetchAll(
+        // Only the sources of the kinds asked for: each is a scan of its own.
+        func wanted(_ kinds: Set<Kind>) -> Bool {
+            (filter.kinds.isEmpty || !filter.kinds.isDisjoint(with: kinds))
+                && (filter.status == nil || !kinds.isDisjoint(with: [.status, .firstSeen, .back]))
+        }
+        var branches: [String] = []
+        if wanted([.status, .firstSeen]) {
+            branches.append(
+                """
+                SELECT v.stream_id, coalesce(v.status_changed_at, v.observed_at) AS at,
+                       CASE v.version WHEN 1 THEN 'first_seen' ELSE 'status' END AS kind,
+                       v.status, p.status AS previous_status, v.sync_run_id AS run,
+                       NULL AS config, NULL AS previous_config, NULL AS rest, NULL AS previous_rest, NULL AS other
+                FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                WHERE v.status_changed_at IS NOT NULL AND \(floor)
+                """)
+        }
+        if wanted([.gone, .back]) {
+            branches.append(
+                """
+                SELECT pe.stream_id, pe.changed_at, pe.event, pe.status, pe.previous_status, pe.sync_run_id,
+                       NULL, NULL, NULL, NULL, NULL
+                FROM presence_events AS pe
+                """)
+        }
+        if wanted([.config]) {
+            branches.append(
+                """
+                SELECT v.stream_id, v.observed_at, 'config', NULL, NULL, v.sync_run_id,
+                       v.platform_config_id, p.platform_config_id, NULL, NULL, NULL
+                FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                WHERE v.platform_config_id IS NOT p.platform_config_id AND \(floor)
+                """)
+        }
+        if wanted([.regions]) {
+            branches.append(
+                """
+                SELECT v.stream_id, v.observed_at, 'regions', NULL, NULL, v.sync_run_id,
+                       NULL, NULL, v.rest_id, p.rest_id, NULL
+                FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                WHERE v.rest_id IS NOT p.rest_id AND \(floor)
+                """)
+        }
+        if wanted([.replaced]) {
+            branches.append(
+                """
+                SELECT r.old_stream_id, r.detected_at, 'replaced', NULL, NULL, r.sync_run_id,
+                       NULL, NULL, NULL, NULL, r.new_stream_id
+                FROM stream_replacements AS r WHERE r.verdict = 'replaced'
+                """)
+        }
+        if branches.isEmpty {
+            branches.append("SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0")
+        }
+        let with =
+            "WITH e (stream_id, at, kind, status, previous_status, run, config, previous_config, rest, previous_rest, other) AS (\n"
+            + branches.joined(separator: "\nUNION ALL\n") + "\n)"
+        let from = """
+            FROM e
+            JOIN streams AS st ON st.stream_id = e.stream_id
+            LEFT JOIN sources AS src ON src.id = st.source_id
+            WHERE \(conditions.joined(separator: " AND "))
+            """
+        return (with, from, StatementArguments(arguments))
+    }
+
+    static func load(_ filter: Filter, in db: Database) throws -> EventFeed {
+        let (with, from, arguments) = query(filter)
+        // The newest `limit` when asked for, still returned oldest first.
+        let order = filter.limit.map { "ORDER BY e.at DESC, st.job_uid DESC LIMIT \($0)" } ?? "ORDER BY e.at, st.job_uid"
+        let rows = try Row.fetchCursor(
             db,
             sql: """
-                WITH e AS (
-                    SELECT v.stream_id, coalesce(v.status_changed_at, v.observed_at) AS at,
-                           CASE v.version WHEN 1 THEN 'first_seen' ELSE 'status' END AS kind,
-                           v.status, p.status AS previous_status, v.sync_run_id AS run,
-                           NULL AS config, NULL AS previous_config, NULL AS rest, NULL AS previous_rest, NULL AS other
-                    FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                    WHERE v.status_changed_at IS NOT NULL AND \(floor)
-                    UNION ALL
-                    SELECT pe.stream_id, pe.changed_at, pe.event, pe.status, pe.previous_status, pe.sync_run_id,
-                           NULL, NULL, NULL, NULL, NULL
-                    FROM presence_events AS pe
-                    UNION ALL
-                    SELECT v.stream_id, v.observed_at, 'config', NULL, NULL, v.sync_run_id,
-                           v.platform_config_id, p.platform_config_id, NULL, NULL, NULL
-                    FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                    WHERE v.platform_config_id IS NOT p.platform_config_id AND \(floor)
-                    UNION ALL
-                    SELECT v.stream_id, v.observed_at, 'regions', NULL, NULL, v.sync_run_id,
-                           NULL, NULL, v.rest_id, p.rest_id, NULL
-                    FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                    WHERE v.rest_id IS NOT p.rest_id AND \(floor)
-                    UNION ALL
-                    SELECT r.old_stream_id, r.detected_at, 'replaced', NULL, NULL, r.sync_run_id,
-                           NULL, NULL, NULL, NULL, r.new_stream_id
-                    FROM stream_replacements AS r WHERE r.verdict = 'replaced'
-                )
-                SELECT e.*, st.job_uid, src.name AS source,
-                       (SELECT group_concat(rg.title, \(listSeparator)) FROM versions AS cv
-                          JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
-                         WHERE cv.stream_id = st.stream_id AND cv.version = st.current_version) AS current_regions,
+                \(with)
+                SELECT e.stream_id, e.at, e.kind, e.status, e.previous_status, e.run, st.job_uid, src.name AS source,
                        (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
                           JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = e.rest) AS regions_after,
                        (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
@@ -161,31 +214,49 @@ public struct EventFeed: Sendable {
                        (SELECT json FROM documents WHERE id = e.config) AS config_json,
                        (SELECT json FROM documents WHERE id = e.previous_config) AS previous_config_json,
                        (SELECT job_uid FROM streams WHERE stream_id = e.other) AS replaced_by
-                FROM e
-                JOIN streams AS st ON st.stream_id = e.stream_id
-                LEFT JOIN sources AS src ON src.id = st.source_id
-                WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY e.at, st.job_uid
-                """, arguments: StatementArguments(arguments))
+                \(from)
+                \(order)
+                """, arguments: arguments)
+        // A stream's regions now, read once per stream (most streams have several events).
+        let currentRegions = try db.cachedStatement(
+            sql: """
+                SELECT group_concat(rg.title, \(listSeparator)) FROM streams AS st
+                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
+                JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
+                WHERE st.stream_id = ?
+                """)
+        var regionsNow: [Int64: [String]] = [:]
+        // The columns by index: a million lookups by name cost more than the query.
+        let (streamID, at, kind, status, previousStatus, run, jobUID, source) = (0, 1, 2, 3, 4, 5, 6, 7)
+        let (regionsAfter, regionsBefore, configJSON, previousConfigJSON, replacedBy) = (8, 9, 10, 11, 12)
         var events: [Event] = []
-        for row in rows {
-            guard let at = row.date("at"), let kind = Kind(rawValue: row["kind"]) else { continue }
-            let before = row.list("regions_before")
-            let after = row.list("regions_after")
+        while let row = try rows.next() {
+            guard let time = row.date(at: at), let kind = Kind(rawValue: row[kind]) else { continue }
+            let before = row.list(at: regionsBefore)
+            let after = row.list(at: regionsAfter)
             // A new payload document with the same regions is no regions event.
             if kind == .regions, before == after { continue }
             var paths: [String] = []
-            if kind == .config, let new = (row["config_json"] as String?).flatMap({ try? JSONValue.parse($0) }) {
-                let old = (row["previous_config_json"] as String?).flatMap { try? JSONValue.parse($0) } ?? .null
+            if kind == .config, let new = (row[configJSON] as String?).flatMap({ try? JSONValue.parse($0) }) {
+                let old = (row[previousConfigJSON] as String?).flatMap { try? JSONValue.parse($0) } ?? .null
                 paths = ConfigDiff(old: old, new: new).changes.map(\.path)
+            }
+            let stream: Int64 = row[streamID]
+            let regions: [String]
+            if let known = regionsNow[stream] {
+                regions = known
+            } else {
+                let text = try String.fetchOne(currentRegions, arguments: [stream])
+                regions = text.map { $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) } ?? []
+                regionsNow[stream] = regions
             }
             events.append(
                 Event(
-                    at: at, jobUID: row["job_uid"], kind: kind, fromStatus: (row["previous_status"] as DatabaseValue).statusValue,
-                    toStatus: (row["status"] as DatabaseValue).statusValue, paths: paths, regionsBefore: before, regionsAfter: after,
-                    replacedBy: row["replaced_by"], source: row["source"], regions: row.list("current_regions"),
-                    syncRunID: row["run"]))
+                    at: time, jobUID: row[jobUID], kind: kind, fromStatus: (row[previousStatus] as DatabaseValue).statusValue,
+                    toStatus: (row[status] as DatabaseValue).statusValue, paths: paths, regionsBefore: before, regionsAfter: after,
+                    replacedBy: row[replacedBy], source: row[source], regions: regions, syncRunID: row[run]))
         }
+        if filter.limit != nil { events.reverse() }
         return EventFeed(events: events, severalSources: try SourceInfo.several(in: db))
     }
 }

@@ -87,12 +87,10 @@ public struct FleetReport: Sendable {
         let gone = try StreamList.load(list, in: db).rows
         let kept = Dictionary((present + gone).map { ($0.jobUID, $0) }, uniquingKeysWith: { a, _ in a })
 
-        let uptime = try Uptime.load(
-            since: filter.since, until: filter.until, up: filter.up, by: nil, source: filter.source, flapRule: filter.flapRule, in: db
-        ).filtered { kept[$0.key] != nil }
-        let byRegion = try Uptime.load(
-            since: filter.since, until: filter.until, up: filter.up, by: .region, source: filter.source, flapRule: filter.flapRule,
-            in: db)
+        let everyStream = try Uptime.load(
+            since: filter.since, until: filter.until, up: filter.up, by: nil, source: filter.source, flapRule: filter.flapRule, in: db)
+        let uptime = everyStream.filtered { kept[$0.key] != nil }
+        let byRegion = try everyStream.grouped(by: .region, in: db)
         let regionUptime = Dictionary(byRegion.rows.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         let regions = try RegionReport.load(asOf: nil, source: filter.source, in: db).rows
             .filter { filter.region == nil || $0.region == filter.region }
@@ -125,6 +123,8 @@ public struct FleetReport: Sendable {
         changes.region = filter.region
         changes.caseType = filter.caseType
         changes.source = filter.source
+        let configChangesInWindow = try EventFeed.count(changes, in: db)
+        changes.limit = filter.configChanges
         let configChanges = try EventFeed.load(changes, in: db).events
 
         let health = try SyncHealth.load(sources: filter.source.map { [$0] }, in: db)
@@ -138,6 +138,6 @@ public struct FleetReport: Sendable {
         return FleetReport(
             filter: filter, generatedAt: generatedAt, sources: sources, regions: regions, streams: streams,
             streamsInWindow: uptime.rows.count, flappingStreams: uptime.rows.filter(\.flapping).count,
-            configChanges: Array(configChanges.reversed().prefix(filter.configChanges)), configChangesInWindow: configChanges.count)
+            configChanges: configChanges.reversed(), configChangesInWindow: configChangesInWindow)
     }
 }

@@ -156,15 +156,7 @@ public struct Uptime: Sendable {
         if let grouping {
             rows = try group(perStream, by: grouping, in: db)
         }
-        rows.sort { a, b in
-            switch (a.availability, b.availability) {
-            case (let x?, let y?): return (x, a.key) < (y, b.key)
-            case (.some, nil): return true
-            case (nil, .some): return false
-            case (nil, nil): return a.key < b.key
-            }
-        }
-        return Uptime(since: since, until: until, rows: rows)
+        return Uptime(since: since, until: until, rows: sorted(rows))
     }
 
     /// Unix seconds computed from julianday(), rounded to its millisecond.
@@ -217,6 +209,24 @@ public struct Uptime: Sendable {
             row.byStatus[statuses[index].description] = (statuses[index], seconds)
         }
         return row
+    }
+
+    /// This per-stream result summed per group (as `load` with `by`), without reading the spans again.
+    func grouped(by grouping: Grouping, in db: Database) throws -> Uptime {
+        let perStream = Dictionary(rows.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        return Uptime(since: since, until: until, rows: try Self.sorted(Self.group(perStream, by: grouping, in: db)))
+    }
+
+    /// Lowest availability first; nothing observed last.
+    static func sorted(_ rows: [Row]) -> [Row] {
+        rows.sorted { a, b in
+            switch (a.availability, b.availability) {
+            case (let x?, let y?): return (x, a.key) < (y, b.key)
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return a.key < b.key
+            }
+        }
     }
 
     /// Sums the streams' figures per region (a stream in two counts in both), case type or source.

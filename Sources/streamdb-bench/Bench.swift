@@ -235,6 +235,7 @@ struct StreamdbBench: AsyncParsableCommand {
             ("flapping 30 days", ["flapping", "--since", "30d", "--format", "json"]),
             ("events --since 1d", ["events", "--since", "1d", "--format", "ndjson"]),
             ("events --last-run", ["events", "--last-run", "--format", "ndjson"]),
+            ("report --html, 7 days", ["report", "--html", work.appending(path: "report.html").path(), "--since", "7d", "--up", "11"]),
         ]
         for (name, arguments) in cases {
             var samples: [Double] = []
@@ -245,6 +246,7 @@ struct StreamdbBench: AsyncParsableCommand {
             }
             report.queries.append((name, percentiles(samples)))
         }
+        report.htmlReportBytes = fileSize(work.appending(path: "report.html").path())
     }
 
     /// `status_intervals` as migration 0001 defined it: a window function over `status_history`.

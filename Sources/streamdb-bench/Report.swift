@@ -70,6 +70,7 @@ struct Report {
         static let asOfSeconds = 0.3
         static let uptimeSeconds = 1.0  // the whole fleet over 30 days, with process start
         static let eventsSeconds = 0.2  // events --since 1d, with process start
+        static let htmlReportBytes = 2_000_000  // report --html over 7 days
         static let statusOnlyBytes = 300.0
         /// Fewer status-only versions than this fit in the free space of pages already there.
         static let fewestVersionsJudged = 100
@@ -83,6 +84,8 @@ struct Report {
     var fileSizes: [(Int, Int)] = []
     var queryDatabase: (streams: Int, versions: Int, buildSeconds: Double, bytes: Int) = (0, 0, 0, 0)
     var processStart: (median: Double, p95: Double) = (0, 0)
+    /// The size of `report --html` over the last 7 days of the query database.
+    var htmlReportBytes: Int?
     var queries: [(String, (median: Double, p95: Double))] = []
 
     func markdown(command: String, analysisPath: String) -> String {
@@ -167,6 +170,12 @@ struct Report {
             default: target = ""
             }
             out += "| `\(name)` | \(ms(p.median)) | \(ms(p.p95)) | \(ms(max(0, p.median - processStart.median))) | \(target) |\n"
+        }
+        if let bytes = htmlReportBytes {
+            out += String(
+                format:
+                    "\nThe page `report --html` wrote for the last 7 days (40 timelines, the regions, the latest 200 config changes): %.0f KiB; target <= 2 MB: %@.\n",
+                Double(bytes) / 1024, mark(bytes <= Target.htmlReportBytes))
         }
         out += """
 
