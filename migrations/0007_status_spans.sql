@@ -26,6 +26,10 @@ CREATE TABLE status_spans (
     started_at_source TEXT,
     -- When the stream's next status event began; NULL while this is its current state.
     ended_at          TEXT,
+    -- started_at and ended_at as Unix seconds (UTC, to the millisecond), for arithmetic:
+    -- ended_unix - started_unix is the span's length. Reports read these, not the text.
+    started_unix      REAL    NOT NULL,
+    ended_unix        REAL,
     -- The version the event belongs to (NULL for gone) and the run that recorded it.
     version           INTEGER,
     sync_run_id       INTEGER REFERENCES sync_runs (id)
@@ -37,11 +41,15 @@ CREATE UNIQUE INDEX status_spans_open ON status_spans (stream_id) WHERE ended_at
 CREATE INDEX status_spans_by_end ON status_spans (ended_at);
 
 INSERT INTO status_spans (stream_id, presence, status, started_by, started_at, started_at_source, ended_at,
-                          version, sync_run_id)
-SELECT stream_id, CASE event WHEN 'gone' THEN 'gone' ELSE 'present' END, status, event, changed_at,
-       changed_at_source,
-       lead(changed_at) OVER (PARTITION BY stream_id ORDER BY changed_at, observed_at, event_order),
+                          started_unix, ended_unix, version, sync_run_id)
+SELECT stream_id, presence, status, event, changed_at, changed_at_source, ended_at,
+       (julianday(changed_at) - 2440587.5) * 86400.0, (julianday(ended_at) - 2440587.5) * 86400.0,
        version, sync_run_id
+FROM (
+SELECT stream_id, CASE event WHEN 'gone' THEN 'gone' ELSE 'present' END AS presence, status, event, changed_at,
+       changed_at_source,
+       lead(changed_at) OVER (PARTITION BY stream_id ORDER BY changed_at, observed_at, event_order) AS ended_at,
+       version, sync_run_id, observed_at, event_order
 FROM (
     SELECT v.stream_id, CASE v.version WHEN 1 THEN 'first_seen' ELSE 'changed' END AS event, v.status,
            v.status_changed_at AS changed_at, v.status_changed_at_source AS changed_at_source,
@@ -51,6 +59,7 @@ FROM (
     SELECT e.stream_id, e.event, e.status, e.changed_at, e.changed_at_source, e.observed_at, e.version,
            e.sync_run_id, e.id
     FROM presence_events AS e
+)
 )
 ORDER BY stream_id, changed_at, observed_at, event_order;
 
@@ -74,23 +83,27 @@ DROP TABLE migration_0007_kept_everything;
 CREATE TRIGGER status_spans_from_versions AFTER INSERT ON versions
 WHEN NEW.status_changed_at IS NOT NULL
 BEGIN
-    UPDATE status_spans SET ended_at = NEW.status_changed_at
+    UPDATE status_spans
+    SET ended_at = NEW.status_changed_at, ended_unix = (julianday(NEW.status_changed_at) - 2440587.5) * 86400.0
     WHERE stream_id = NEW.stream_id AND ended_at IS NULL;
     INSERT INTO status_spans (stream_id, presence, status, started_by, started_at, started_at_source,
-                              version, sync_run_id)
+                              started_unix, version, sync_run_id)
     VALUES (NEW.stream_id, 'present', NEW.status, CASE NEW.version WHEN 1 THEN 'first_seen' ELSE 'changed' END,
-            NEW.status_changed_at, NEW.status_changed_at_source, NEW.version, NEW.sync_run_id);
+            NEW.status_changed_at, NEW.status_changed_at_source, (julianday(NEW.status_changed_at) - 2440587.5) * 86400.0,
+            NEW.version, NEW.sync_run_id);
 END;
 
 -- A disappearance (404) or a return.
 CREATE TRIGGER status_spans_from_presence AFTER INSERT ON presence_events
 BEGIN
-    UPDATE status_spans SET ended_at = NEW.changed_at
+    UPDATE status_spans
+    SET ended_at = NEW.changed_at, ended_unix = (julianday(NEW.changed_at) - 2440587.5) * 86400.0
     WHERE stream_id = NEW.stream_id AND ended_at IS NULL;
     INSERT INTO status_spans (stream_id, presence, status, started_by, started_at, started_at_source,
-                              version, sync_run_id)
+                              started_unix, version, sync_run_id)
     VALUES (NEW.stream_id, CASE NEW.event WHEN 'gone' THEN 'gone' ELSE 'present' END, NEW.status, NEW.event,
-            NEW.changed_at, NEW.changed_at_source, NEW.version, NEW.sync_run_id);
+            NEW.changed_at, NEW.changed_at_source, (julianday(NEW.changed_at) - 2440587.5) * 86400.0,
+            NEW.version, NEW.sync_run_id);
 END;
 
 -- The status intervals of every stream, with their length; the current one runs until now.
@@ -105,8 +118,7 @@ SELECT
     s.started_at,
     s.started_at_source,
     s.ended_at,
-    round((julianday(coalesce(s.ended_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) - julianday(s.started_at)) * 86400.0, 3)
-        AS duration_seconds
+    round(coalesce(s.ended_unix, (julianday('now') - 2440587.5) * 86400.0) - s.started_unix, 3) AS duration_seconds
 FROM status_spans AS s
 JOIN streams AS st ON st.stream_id = s.stream_id;
 

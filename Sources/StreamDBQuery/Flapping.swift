@@ -65,12 +65,12 @@ public struct Flapping: Sendable {
         let changes = try GRDB.Row.fetchCursor(
             db,
             sql: """
-                SELECT s.stream_id, (julianday(s.started_at) - 2440587.5) * 86400.0
+                SELECT s.stream_id, s.started_unix
                 FROM status_spans AS s
-                WHERE s.started_by = 'changed' AND s.started_at >= :since AND s.started_at < :until
+                WHERE s.started_by = 'changed' AND s.started_unix >= :since AND s.started_unix < :until
                 ORDER BY s.id
                 """,
-            arguments: ["since": Timestamp.format(since), "until": Timestamp.format(until)])
+            arguments: ["since": since.timeIntervalSince1970, "until": until.timeIntervalSince1970])
         var times: [Int64: [Date]] = [:]
         while let change = try changes.next() {
             times[change[0], default: []].append(Date(timeIntervalSince1970: Uptime.milliseconds(change[1])))

@@ -103,10 +103,10 @@ public struct Uptime: Sendable {
         var perStream: [String: Row] = [:]
         // status_spans (migration 0007) holds every interval. It is read in its own order (the
         // order events were recorded: for each stream, time order), which is a sequential scan,
-        // and grouped per stream here. Times come out of julianday() as Unix seconds, so that no
-        // text is parsed here; they are rounded here to julianday()'s millisecond (SQLite's round()
-        // prints and re-reads a number: too slow for a million rows). A span that ended before the
-        // window is not needed: the one after it starts before the window too.
+        // and grouped per stream here. Times are its Unix seconds (started_unix, ended_unix), so that
+        // no text is parsed, rounded here to the millisecond julianday() computed them to (SQLite's
+        // round() prints and re-reads a number: too slow for a million rows). A span that ended
+        // before the window is not needed: the one after it starts before the window too.
         var uids: [Int64: String] = [:]
         let streams = try GRDB.Row.fetchCursor(
             db,
@@ -118,14 +118,12 @@ public struct Uptime: Sendable {
         let spans = try GRDB.Row.fetchCursor(
             db,
             sql: """
-                SELECT s.stream_id, s.presence = 'gone', s.status, s.started_by = 'changed',
-                       (julianday(s.started_at) - 2440587.5) * 86400.0,
-                       (julianday(s.ended_at) - 2440587.5) * 86400.0
+                SELECT s.stream_id, s.presence = 'gone', s.status, s.started_by = 'changed', s.started_unix, s.ended_unix
                 FROM status_spans AS s
-                WHERE s.started_at < :until AND (s.ended_at IS NULL OR s.ended_at > :since)
+                WHERE s.started_unix < :until AND (s.ended_unix IS NULL OR s.ended_unix > :since)
                 ORDER BY s.id
                 """,
-            arguments: ["until": Timestamp.format(until), "since": Timestamp.format(since)])
+            arguments: ["until": until.timeIntervalSince1970, "since": since.timeIntervalSince1970])
         let openEnd = min(Date(), until).timeIntervalSince1970
         var byStream: [Int64: [Interval]] = [:]
         byStream.reserveCapacity(uids.count)
@@ -159,7 +157,7 @@ public struct Uptime: Sendable {
         return Uptime(since: since, until: until, rows: sorted(rows))
     }
 
-    /// Unix seconds computed from julianday(), rounded to its millisecond.
+    /// Unix seconds as julianday() computed them, rounded to its millisecond.
     static func milliseconds(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
 
     /// One stream's figures in the window (Unix seconds); nil when none of its life falls in it.

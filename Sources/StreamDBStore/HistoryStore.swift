@@ -153,7 +153,9 @@ public final class HistoryStore: Sendable {
         configuration.busyMode = .timeout(10)
         // Queries read much of a large file once: mapped pages are read without a copy through the
         // kernel (pread) and shared with the page cache; a bigger page cache keeps the indexes a
-        // report walks twice (each version and the one before it) in memory.
+        // report walks twice (each version and the one before it) in memory. Measured on the
+        // bench's 10,000 x 100 file: uptime over 30 days 1.4 s -> 1.0 s, events --since 1d
+        // 0.75 s -> 0.6 s. The mapped pages count in the process's RSS; they are the page cache's.
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536")
         }

@@ -76,7 +76,7 @@ struct DiskAndFileTests {
         var options = SimulatorOptions()
         options.pageSize = 5  // with --batch-size 5, a transaction per five streams: the disk fills up part way
         try await withHarness(streams: 60, seed: 21, options: options) { h in
-            try Tmpfs.mount(at: h.directory, size: "4m")
+            try Tmpfs.mount(at: h.directory, size: "8m")
             defer { Tmpfs.unmount(h.directory) }
             let sync = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--quiet", "--batch-size", "5"]
             let first = try await BuiltProduct.run(sync, killAfter: .seconds(120))
