@@ -40,9 +40,7 @@ extension Streamdb {
         func run() async throws {
             let config = try database.loadConfig()
             let context = try output.context(config)
-            let window = try parseWindow(since: since, until: until, zone: context.zone)
-            let until = window.until ?? Date()
-            let since = window.since ?? until.addingTimeInterval(-86_400)
+            let (since, until) = try parseWindow(since: self.since, until: self.until, zone: context.zone, defaultLength: 86_400)
             let rule = try rule.rule(config)
             let result = try database.open(config).flapping(
                 since: since, until: until, rule: rule, source: source, region: region, caseType: caseType)

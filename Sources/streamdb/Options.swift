@@ -125,6 +125,17 @@ func parseWindow(since: String?, until: String?, zone: TimeZone?) throws -> (sin
     return (start, end)
 }
 
+/// A closed window: `--since` (default: `length` before the end) to `--until` (default: now).
+func parseWindow(since: String?, until: String?, zone: TimeZone?, defaultLength length: TimeInterval) throws -> (
+    since: Date, until: Date
+) {
+    let window = try parseWindow(since: since, until: until, zone: zone)
+    let end = window.until ?? Date()
+    let start = window.since ?? end.addingTimeInterval(-length)
+    guard start < end else { throw ValidationError("the window is empty: --since must be before --until.") }
+    return (start, end)
+}
+
 /// The width of the terminal standard output is, or nil when it is not one (piped, redirected).
 func terminalWidth() -> Int? {
     guard isatty(STDOUT_FILENO) == 1 else { return nil }

@@ -64,10 +64,7 @@ extension Streamdb {
             let output = try OutputOptions.parse(
                 (statusLabels.map { ["--status-labels", $0] } ?? []) + (tz.map { ["--tz", $0] } ?? []))
             let context = try output.context(config)
-            let window = try parseWindow(since: since, until: until, zone: context.zone)
-            let until = window.until ?? Date()
-            let since = window.since ?? until.addingTimeInterval(-7 * 86_400)
-            guard since < until else { throw ValidationError("the window is empty: --since must be before --until.") }
+            let (since, until) = try parseWindow(since: self.since, until: self.until, zone: context.zone, defaultLength: 7 * 86_400)
             var filter = FleetReport.Filter(since: since, until: until, up: try upStatuses(up, config: config, labels: context.labels))
             filter.region = region
             filter.source = source

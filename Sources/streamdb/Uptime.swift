@@ -44,10 +44,7 @@ extension Streamdb {
         func run() async throws {
             let config = try database.loadConfig()
             let context = try output.context(config)
-            let window = try parseWindow(since: since, until: until, zone: context.zone)
-            let until = window.until ?? Date()
-            let since = window.since ?? until.addingTimeInterval(-86_400)
-            guard since < until else { throw ValidationError("the window is empty: --since must be before --until.") }
+            let (since, until) = try parseWindow(since: self.since, until: self.until, zone: context.zone, defaultLength: 86_400)
             let raw = try upStatuses(up, config: config, labels: context.labels)
             var uptime = try database.open(config).uptime(
                 since: since, until: until, up: raw, by: by, source: source, flapRule: try flapRule.rule(config))

@@ -1,7 +1,5 @@
 import Foundation
-import StreamDBAPI
 import StreamDBModel
-import StreamDBSync
 import StreamSim
 import Testing
 
@@ -42,87 +40,71 @@ struct HTMLReportTests {
             "chromium is not installed (.ci/run installs Debian's chromium package): the report cannot be rendered here")
     )
     func renderedInABrowser() async throws {
-        let t0 = try #require(Timestamp.parse("2026-03-02T00:00:00Z"))
-        func at(_ hours: Double) -> Date { t0.addingTimeInterval(hours * 3600) }
-        let clock = UptimeTests.TestClock()
-        clock.set(at(-1))
-        let fleet = Fleet(size: 4, seed: 77, clock: { clock.date })
-        let uids = fleet.liveStreams.map(\.jobUID)
-        let (a, b) = (uids[0], uids[1])
-        let hostile = SimRegion(id: 99, title: "<script>alert(1)</script>")
-        for uid in uids {
-            fleet.setStatus(uid, 11)
-            fleet.setRegions(uid, [hostile])
-        }
-        fleet.setAreas(b, [SimArea(id: #"zone "north" 'gate' <b>"#, shape: [[0, 0], [1, 0], [1, 1]])])
-        let server = try await SimulatorServer.start(fleet: fleet, options: SimulatorOptions())
-        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer {
-            try? FileManager.default.removeItem(at: directory)
-            Task { await server.stop() }
-        }
-        let db = directory.appending(path: "h.sqlite").path()
-        var session = SyncSession(databasePath: db, api: APIConfiguration(baseURL: URL(string: server.baseURL)!))
-        session.clock = { clock.date }
-        func sync(at hours: Double) async throws {
-            clock.set(at(hours))
-            _ = try await session.run(logger: TestHarness.quietLogger)
-        }
-        try await sync(at: 0)
-        clock.set(at(2))
-        fleet.setStatus(a, 6)  // A is DOWN from 2:00 to 4:00 of the 8-hour window
-        try await sync(at: 2.1)
-        clock.set(at(4))
-        fleet.setStatus(a, 11)
-        try await sync(at: 4.1)
-        clock.set(at(5))
-        fleet.setAreas(b, [SimArea(id: #"zone "south""#, shape: [[0, 0], [1, 1], [0, 1]])])  // a config change
-        try await sync(at: 5.1)
+        try await withClockedFleet(t0: "2026-03-02T00:00:00Z", size: 4, seed: 77, lead: 3600) { f in
+            let (fleet, db, directory) = (f.fleet, f.databasePath, f.directory)
+            let uids = f.uids
+            let (a, b) = (uids[0], uids[1])
+            let hostile = SimRegion(id: 99, title: "<script>alert(1)</script>")
+            for uid in uids {
+                fleet.setStatus(uid, 11)
+                fleet.setRegions(uid, [hostile])
+            }
+            fleet.setAreas(b, [SimArea(id: #"zone "north" 'gate' <b>"#, shape: [[0, 0], [1, 0], [1, 1]])])
+            try await f.sync(at: 0)
+            f.set(120)
+            fleet.setStatus(a, 6)  // A is DOWN from 2:00 to 4:00 of the 8-hour window
+            try await f.sync(at: 126)
+            f.set(240)
+            fleet.setStatus(a, 11)
+            try await f.sync(at: 246)
+            f.set(300)
+            fleet.setAreas(b, [SimArea(id: #"zone "south""#, shape: [[0, 0], [1, 1], [0, 1]])])  // a config change
+            try await f.sync(at: 306)
 
-        let labels = directory.appending(path: "labels.txt").path()
-        try "6=DOWN\n11=WORKING\n".write(toFile: labels, atomically: true, encoding: .utf8)
-        let html = directory.appending(path: "report.html").path()
-        let written = try await BuiltProduct.run([
-            "report", "--db", db, "--html", html, "--status-labels", labels, "--since", "2026-03-02T00:00:00Z",
-            "--until", "2026-03-02T08:00:00Z", "--streams", "3",
-        ])
-        #expect(written.status == 0, "\(written.stderr)")
-        #expect(written.stdout.contains("3 timelines of 4 streams"), "\(written.stdout)")
-        let page = try String(contentsOfFile: html, encoding: .utf8)
-        // Self-contained: nothing to fetch, no script.
-        #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href=") && !page.contains("@import"))
+            let labels = directory.appending(path: "labels.txt").path()
+            try "6=DOWN\n11=WORKING\n".write(toFile: labels, atomically: true, encoding: .utf8)
+            let html = directory.appending(path: "report.html").path()
+            let written = try await BuiltProduct.run([
+                "report", "--db", db, "--html", html, "--status-labels", labels, "--since", "2026-03-02T00:00:00Z",
+                "--until", "2026-03-02T08:00:00Z", "--streams", "3",
+            ])
+            #expect(written.status == 0, "\(written.stderr)")
+            #expect(written.stdout.contains("3 timelines of 4 streams"), "\(written.stdout)")
+            let page = try String(contentsOfFile: html, encoding: .utf8)
+            // Self-contained: nothing to fetch, no script.
+            #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href=") && !page.contains("@import"))
 
-        // The browser's DOM: one timeline per stream asked for, A first (the least available),
-        // the legend's entries, and the hostile text as text.
-        let dom = try await Self.browser(["--dump-dom", "file://" + html])
-        #expect(dom.status == 0, "\(dom.stderr)")
-        #expect(dom.stdout.components(separatedBy: "<svg class=\"timeline\"").count - 1 == 3)
-        #expect(dom.stdout.contains("id=\"s-1\"") && dom.stdout.contains("id=\"s-3\"") && !dom.stdout.contains("id=\"s-4\""))
-        let first = try #require(dom.stdout.range(of: "id=\"s-1\""))
-        #expect(dom.stdout[first.upperBound...].prefix(400).contains(a))
-        for entry in ["DOWN (6)", "WORKING (11)", "gone (404)", "config change", "replaced (a new job_uid)"] {
-            #expect(dom.stdout.contains(entry), "legend entry \(entry)")
+            // The browser's DOM: one timeline per stream asked for, A first (the least available),
+            // the legend's entries, and the hostile text as text.
+            let dom = try await Self.browser(["--dump-dom", "file://" + html])
+            #expect(dom.status == 0, "\(dom.stderr)")
+            #expect(dom.stdout.components(separatedBy: "<svg class=\"timeline\"").count - 1 == 3)
+            #expect(dom.stdout.contains("id=\"s-1\"") && dom.stdout.contains("id=\"s-3\"") && !dom.stdout.contains("id=\"s-4\""))
+            let first = try #require(dom.stdout.range(of: "id=\"s-1\""))
+            #expect(dom.stdout[first.upperBound...].prefix(400).contains(a))
+            for entry in ["DOWN (6)", "WORKING (11)", "gone (404)", "config change", "replaced (a new job_uid)"] {
+                #expect(dom.stdout.contains(entry), "legend entry \(entry)")
+            }
+            #expect(dom.stdout.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(!dom.stdout.contains("<script>alert(1)</script>"))
+            #expect(dom.stdout.contains("DOWN (6) from 2026-03-02 02:00:00 to 2026-03-02 04:00:00 (2h 0m)"), "the bar's hover title")
+            #expect(dom.stdout.contains("1 config changes in the window"))
+
+            // The screenshot: A's timeline pinned to the top-left corner (a rule added to a copy of the
+            // page, so that its place is known); the DOWN interval spans a quarter to a half of 960 px.
+            let pinned = directory.appending(path: "pinned.html").path()
+            try page.replacingOccurrences(
+                of: "</style>", with: "#s-1 { position: fixed; top: 0; left: 0; margin: 0; background: #fff; z-index: 9; }\n</style>"
+            ).write(toFile: pinned, atomically: true, encoding: .utf8)
+            let png = directory.appending(path: "shot.png").path()
+            let shot = try await Self.browser(["--window-size=1280,400", "--screenshot=\(png)", "file://" + pinned])
+            #expect(shot.status == 0 && FileManager.default.fileExists(atPath: png), "\(shot.stderr)")
+            let barMiddle = 18 + 8 + 8  // the h3 line, then the bar's top, then half its height
+            let down = try await Self.pixel(png, x: Int(960 * 0.375), y: barMiddle)
+            #expect(down == [0xD5, 0x5E, 0x00], "the DOWN colour (#D55E00) at 3:00")
+            let up = try await Self.pixel(png, x: Int(960 * 0.75), y: barMiddle)
+            #expect(up == [0x00, 0x9E, 0x73], "the WORKING colour (#009E73) at 6:00")
         }
-        #expect(dom.stdout.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
-        #expect(!dom.stdout.contains("<script>alert(1)</script>"))
-        #expect(dom.stdout.contains("DOWN (6) from 2026-03-02 02:00:00 to 2026-03-02 04:00:00 (2h 0m)"), "the bar's hover title")
-        #expect(dom.stdout.contains("1 config changes in the window"))
-
-        // The screenshot: A's timeline pinned to the top-left corner (a rule added to a copy of the
-        // page, so that its place is known); the DOWN interval spans a quarter to a half of 960 px.
-        let pinned = directory.appending(path: "pinned.html").path()
-        try page.replacingOccurrences(
-            of: "</style>", with: "#s-1 { position: fixed; top: 0; left: 0; margin: 0; background: #fff; z-index: 9; }\n</style>"
-        ).write(toFile: pinned, atomically: true, encoding: .utf8)
-        let png = directory.appending(path: "shot.png").path()
-        let shot = try await Self.browser(["--window-size=1280,400", "--screenshot=\(png)", "file://" + pinned])
-        #expect(shot.status == 0 && FileManager.default.fileExists(atPath: png), "\(shot.stderr)")
-        let barMiddle = 18 + 8 + 8  // the h3 line, then the bar's top, then half its height
-        let down = try await Self.pixel(png, x: Int(960 * 0.375), y: barMiddle)
-        #expect(down == [0xD5, 0x5E, 0x00], "the DOWN colour (#D55E00) at 3:00")
-        let up = try await Self.pixel(png, x: Int(960 * 0.75), y: barMiddle)
-        #expect(up == [0x00, 0x9E, 0x73], "the WORKING colour (#009E73) at 6:00")
     }
 
     @Test("report refuses a window the wrong way round and an unknown source, in one sentence")
