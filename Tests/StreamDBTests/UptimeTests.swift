@@ -13,10 +13,10 @@ import Testing
 struct UptimeTests {
     @Test("Availability, outages and unobserved time, clipped exactly at both window edges, with a stream gone mid-window that comes back")
     func handComputed() async throws {
-        try await withClockedFleet(t0: "2026-01-01T00:00:00Z", size: 3, seed: 91) { f in
+        try await withClockedFleet(t0: "2026-01-01T00:00:00Z", size: 4, seed: 91) { f in
             let (fleet, db) = (f.fleet, f.databasePath)
-            let (a, b, c) = (f.uids[0], f.uids[1], f.uids[2])
-            for uid in [a, b, c] { fleet.setStatus(uid, 11) }
+            let (a, b, c, d) = (f.uids[0], f.uids[1], f.uids[2], f.uids[3])
+            for uid in [a, b, c, d] { fleet.setStatus(uid, 11) }
             func sync(at minutes: Double) async throws { try await f.sync(at: minutes) }
             try await sync(at: 0)
             f.set(60)
@@ -27,9 +27,13 @@ struct UptimeTests {
             try await sync(at: 125)
             f.set(180)
             fleet.setStatus(a, 11)  // A up again at 3:00
+            // D replaced at 3:00 (the platform's update): its job answers 404 from then, which the
+            // sync at 3:05 sees; the new job is CREATED (1) at 3:00, WORKING at 4:00.
+            let d2 = try #require(fleet.replace(d))
             try await sync(at: 185)
             f.set(240)
             fleet.restore(b)  // B back, seen at 4:05
+            fleet.setStatus(d2, 11)
             try await sync(at: 245)
 
             // The window 0:30 to 5:00 (4.5 h).
@@ -63,15 +67,22 @@ struct UptimeTests {
             #expect(number(b, "outages") == 0)
             // C: up all along.
             #expect(close(number(c, "observed_seconds"), 4.5 * 3600) && close(number(c, "availability"), 1))
+            // D, replaced: the old job observed until the sync saw its 404 (3:05), the new one from
+            // its first status (3:00), down (CREATED) until 4:00.
+            #expect(close(number(d, "observed_seconds"), 9300) && close(number(d, "unobserved_seconds"), 6900))
+            #expect(close(number(d, "availability"), 1) && number(d, "outages") == 0)
+            #expect(close(number(d2, "unobserved_seconds"), 9000) && close(number(d2, "observed_seconds"), 7200))
+            #expect(close(number(d2, "availability"), 0.5) && number(d2, "outages") == 1)
+            #expect(close(number(d2, "longest_outage_seconds"), 3600) && close(number(d2, "mttr_seconds"), 3600))
             // Lowest availability first.
-            #expect(rows.first?["job_uid"]?.stringValue == a)
+            #expect(rows.map { $0["job_uid"]?.stringValue ?? "" }.prefix(2) == [d2, a])
 
             // --below keeps A alone; without an up status there is one sentence saying how to name one.
             let below = try await BuiltProduct.run([
                 "uptime", "--db", db, "--up", "11", "--since", "2026-01-01T00:30:00Z", "--until", "2026-01-01T05:00:00Z", "--below", "0.99",
                 "--format", "ndjson",
             ])
-            #expect(below.stdout.split(separator: "\n").count == 1 && below.stdout.contains(a))
+            #expect(below.stdout.split(separator: "\n").count == 2 && below.stdout.contains(a))
             let noUp = try await BuiltProduct.run(["uptime", "--db", db])
             #expect(noUp.status == 2 && noUp.stderr.contains("no status counts as up"))
             // Grouped by source: the sums.
@@ -87,7 +98,7 @@ struct UptimeTests {
                 case .double(let d)?: d
                 default: nil
                 }
-            #expect(close(observed, 11.5 * 3600), "\(bySource.stdout)")
+            #expect(close(observed, 11.5 * 3600 + 9300 + 7200), "\(bySource.stdout)")
         }
     }
 
