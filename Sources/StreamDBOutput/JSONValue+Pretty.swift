@@ -9,13 +9,6 @@ extension JSONValue {
         return out
     }
 
-    func canonicalTextInColumnOrder(_ columns: [String]) -> String {
-        guard case .object(let members) = self else { return canonicalText }
-        return "{"
-            + columns.compactMap { key in members[key].map { JSONValue.string(key).canonicalText + ":" + $0.canonicalText } }
-            .joined(separator: ",") + "}"
-    }
-
     private func write(into out: inout String, indent: Int) {
         let pad = String(repeating: "  ", count: indent + 1)
         let closePad = String(repeating: "  ", count: indent)

@@ -92,14 +92,26 @@ extension ResultTable {
         case .table: return renderTable(width: width)
         case .json:
             if rows.isEmpty { return "[]\n" }
-            return "[\n" + rows.map { "  " + object($0).canonicalTextInColumnOrder(columns) }.joined(separator: ",\n") + "\n]\n"
-        case .ndjson: return rows.map { object($0).canonicalTextInColumnOrder(columns) + "\n" }.joined()
+            return "[\n" + jsonObjects().map { "  " + $0 }.joined(separator: ",\n") + "\n]\n"
+        case .ndjson: return jsonObjects().map { $0 + "\n" }.joined()
         case .csv: return ([columns] + rows.map { $0.map(\.text) }).map { $0.map(csvField).joined(separator: ",") + "\r\n" }.joined()
         }
     }
 
-    private func object(_ row: [Cell]) -> JSONValue {
-        .object(Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json))))
+    /// Each row as one JSON object, its members in column order (column names are unique). Written
+    /// cell by cell: building a dictionary per row and looking each column up again cost a third of
+    /// `events --format ndjson` on 30,000 events.
+    private func jsonObjects() -> [String] {
+        let keys = columns.map { JSONValue.string($0).canonicalText + ":" }
+        return rows.map { row in
+            var line = "{"
+            for (i, cell) in row.enumerated() {
+                if i > 0 { line += "," }
+                line += keys[i]
+                line += cell.json.canonicalText
+            }
+            return line + "}"
+        }
     }
 
     private func csvField(_ text: String) -> String {

@@ -143,10 +143,9 @@ public struct EventFeed: Sendable {
                 """
                 SELECT v.stream_id, coalesce(v.status_changed_at, v.observed_at) AS at,
                        CASE v.version WHEN 1 THEN 'first_seen' ELSE 'status' END AS kind,
-                       v.status, p.status AS previous_status, v.sync_run_id AS run,
+                       v.status, v.previous_status, v.sync_run_id AS run,
                        NULL AS config, NULL AS previous_config, NULL AS rest, NULL AS previous_rest, NULL AS other
-                FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                WHERE v.status_changed_at IS NOT NULL AND \(floor)
+                FROM v WHERE v.status_changed_at IS NOT NULL
                 """)
         }
         if wanted([.gone, .back]) {
@@ -161,18 +160,16 @@ public struct EventFeed: Sendable {
             branches.append(
                 """
                 SELECT v.stream_id, v.observed_at, 'config', NULL, NULL, v.sync_run_id,
-                       v.platform_config_id, p.platform_config_id, NULL, NULL, NULL
-                FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                WHERE v.platform_config_id IS NOT p.platform_config_id AND \(floor)
+                       v.platform_config_id, v.previous_config, NULL, NULL, NULL
+                FROM v WHERE v.version > 1 AND v.platform_config_id IS NOT v.previous_config
                 """)
         }
         if wanted([.regions]) {
             branches.append(
                 """
                 SELECT v.stream_id, v.observed_at, 'regions', NULL, NULL, v.sync_run_id,
-                       NULL, NULL, v.rest_id, p.rest_id, NULL
-                FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                WHERE v.rest_id IS NOT p.rest_id AND \(floor)
+                       NULL, NULL, v.rest_id, v.previous_rest, NULL
+                FROM v WHERE v.version > 1 AND v.rest_id IS NOT v.previous_rest
                 """)
         }
         if wanted([.replaced]) {
@@ -186,8 +183,23 @@ public struct EventFeed: Sendable {
         if branches.isEmpty {
             branches.append("SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0")
         }
+        // The versions of the window are read once, each with the one before it, into `v`; the
+        // status, config and regions events are then taken from it (three scans of versions and
+        // three lookups of the version before each cost three times as much).
+        let versions =
+            wanted([.status, .firstSeen, .config, .regions])
+            ? """
+            v AS MATERIALIZED (
+                SELECT v.stream_id, v.version, v.observed_at, v.sync_run_id, v.status, v.status_changed_at,
+                       v.platform_config_id, v.rest_id,
+                       p.status AS previous_status, p.platform_config_id AS previous_config, p.rest_id AS previous_rest
+                FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                WHERE \(floor)
+            ),
+
+            """ : ""
         let with =
-            "WITH e (stream_id, at, kind, status, previous_status, run, config, previous_config, rest, previous_rest, other) AS (\n"
+            "WITH \(versions)e (stream_id, at, kind, status, previous_status, run, config, previous_config, rest, previous_rest, other) AS (\n"
             + branches.joined(separator: "\nUNION ALL\n") + "\n)"
         let from = """
             FROM e

@@ -87,9 +87,9 @@ struct HTMLReportTests {
             }
             #expect(dom.stdout.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
             #expect(!dom.stdout.contains("<script>alert(1)</script>"))
-        // The area id with quotes and markup, in the config change's paths: text, not an element.
-        #expect(dom.stdout.contains(#"zone "north" 'gate' &lt;b&gt;"#), "the hostile area id as text")
-        #expect(!dom.stdout.contains(#"'gate' <b>"#))
+            // The area id with quotes and markup, in the config change's paths: text, not an element.
+            #expect(dom.stdout.contains(#"zone "north" 'gate' &lt;b&gt;"#), "the hostile area id as text")
+            #expect(!dom.stdout.contains(#"'gate' <b>"#))
             #expect(dom.stdout.contains("DOWN (6) from 2026-03-02 02:00:00 to 2026-03-02 04:00:00 (2h 0m)"), "the bar's hover title")
             #expect(dom.stdout.contains("1 config changes in the window"))
 
