@@ -37,8 +37,6 @@ CREATE TABLE status_spans (
 CREATE INDEX status_spans_by_stream ON status_spans (stream_id, started_at);
 -- At most one open span per stream: the one a new event closes.
 CREATE UNIQUE INDEX status_spans_open ON status_spans (stream_id) WHERE ended_at IS NULL;
--- Spans that end in a window (or are still open), for reports over a recent window.
-CREATE INDEX status_spans_by_end ON status_spans (ended_at);
 
 INSERT INTO status_spans (stream_id, presence, status, started_by, started_at, started_at_source, ended_at,
                           started_unix, ended_unix, version, sync_run_id)
