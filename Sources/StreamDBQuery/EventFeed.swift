@@ -117,21 +117,23 @@ public struct EventFeed: Sendable {
             conditions.append("e.kind IN ('status', 'first_seen', 'back') AND CAST(e.status AS TEXT) = :status")
             arguments["status"] = status
         }
-        // The versions worth reading: an event is never later than the version that records it
-        // (a status change is dated at or before the sync that saw it), so a window's start, or the
-        // start of the first run asked for (an hour earlier, against a clock stepped back), bounds
-        // `observed_at`, which versions_by_time indexes.
+        // The versions worth reading, by the runs that wrote them (versions_by_run): an event is
+        // never later than the version that records it (a status change is dated at or before the
+        // sync that saw it), so a window starting at T needs the runs of each source from the last
+        // one that started by T (an hour later, against a clock stepped back) on.
         var floors: [String] = []
-        if filter.since != nil { floors.append(":since") }
-        if filter.afterRun != nil {
-            floors.append("(SELECT strftime('%Y-%m-%dT%H:%M:%fZ', min(started_at), '-1 hour') FROM sync_runs WHERE id > :after_run)")
-        }
-        if filter.lastRun {
+        if filter.since != nil {
             floors.append(
-                "(SELECT strftime('%Y-%m-%dT%H:%M:%fZ', min(started_at), '-1 hour') FROM sync_runs WHERE id IN (SELECT max(id) FROM sync_runs GROUP BY source_id))"
-            )
+                """
+                v.sync_run_id >= coalesce((SELECT min(id) FROM (SELECT max(id) AS id FROM sync_runs
+                    WHERE started_at <= strftime('%Y-%m-%dT%H:%M:%fZ', :since, '+1 hour') GROUP BY source_id)), 0)
+                """)
         }
-        let floor = floors.isEmpty ? "1" : floors.map { "v.observed_at >= coalesce(\($0), '9999')" }.joined(separator: " AND ")
+        if filter.afterRun != nil { floors.append("v.sync_run_id > :after_run") }
+        if filter.lastRun {
+            floors.append("v.sync_run_id >= coalesce((SELECT min(id) FROM (SELECT max(id) AS id FROM sync_runs GROUP BY source_id)), 0)")
+        }
+        let floor = floors.isEmpty ? "1" : floors.joined(separator: " AND ")
         // Only the sources of the kinds asked for: each is a scan of its own.
         func wanted(_ kinds: Set<Kind>) -> Bool {
             (filter.kinds.isEmpty || !filter.kinds.isDisjoint(with: kinds))
@@ -219,13 +221,7 @@ public struct EventFeed: Sendable {
             sql: """
                 \(with)
                 SELECT e.stream_id, e.at, e.kind, e.status, e.previous_status, e.run, st.job_uid, src.name AS source,
-                       (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
-                          JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = e.rest) AS regions_after,
-                       (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
-                          JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = e.previous_rest) AS regions_before,
-                       (SELECT json FROM documents WHERE id = e.config) AS config_json,
-                       (SELECT json FROM documents WHERE id = e.previous_config) AS previous_config_json,
-                       (SELECT job_uid FROM streams WHERE stream_id = e.other) AS replaced_by
+                       e.rest, e.previous_rest, e.config, e.previous_config, e.other
                 \(from)
                 \(order)
                 """, arguments: arguments)
@@ -238,21 +234,39 @@ public struct EventFeed: Sendable {
                 WHERE st.stream_id = ?
                 """)
         var regionsNow: [Int64: [String]] = [:]
+        // What only some kinds need is read for those rows alone, not by a subquery on every row.
+        let regionTitles = try db.cachedStatement(
+            sql: """
+                SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
+                JOIN regions AS rg ON rg.id = dr.region_id WHERE dr.document_id = ?
+                """)
+        let documentJSON = try db.cachedStatement(sql: "SELECT json FROM documents WHERE id = ?")
+        let streamUID = try db.cachedStatement(sql: "SELECT job_uid FROM streams WHERE stream_id = ?")
+        func titles(_ documentID: Int64?) throws -> [String] {
+            guard let documentID, let text = try String.fetchOne(regionTitles, arguments: [documentID]) else { return [] }
+            return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        }
+        func config(_ documentID: Int64?) throws -> JSONValue? {
+            guard let documentID else { return nil }
+            return try String.fetchOne(documentJSON, arguments: [documentID]).flatMap { try? JSONValue.parse($0) }
+        }
         // The columns by index: a million lookups by name cost more than the query.
         let (streamID, at, kind, status, previousStatus, run, jobUID, source) = (0, 1, 2, 3, 4, 5, 6, 7)
-        let (regionsAfter, regionsBefore, configJSON, previousConfigJSON, replacedBy) = (8, 9, 10, 11, 12)
+        let (rest, previousRest, configID, previousConfigID, other) = (8, 9, 10, 11, 12)
         var events: [Event] = []
         while let row = try rows.next() {
             guard let time = row.date(at: at), let kind = Kind(rawValue: row[kind]) else { continue }
-            let before = row.list(at: regionsBefore)
-            let after = row.list(at: regionsAfter)
-            // A new payload document with the same regions is no regions event.
-            if kind == .regions, before == after { continue }
-            var paths: [String] = []
-            if kind == .config, let new = (row[configJSON] as String?).flatMap({ try? JSONValue.parse($0) }) {
-                let old = (row[previousConfigJSON] as String?).flatMap { try? JSONValue.parse($0) } ?? .null
-                paths = ConfigDiff(old: old, new: new).changes.map(\.path)
+            var (before, after): ([String], [String]) = ([], [])
+            if kind == .regions {
+                (before, after) = (try titles(row[previousRest]), try titles(row[rest]))
+                // A new payload document with the same regions is no regions event.
+                if before == after { continue }
             }
+            var paths: [String] = []
+            if kind == .config, let new = try config(row[configID]) {
+                paths = ConfigDiff(old: try config(row[previousConfigID]) ?? .null, new: new).changes.map(\.path)
+            }
+            let replacedBy: String? = kind == .replaced ? try String.fetchOne(streamUID, arguments: [row[other] as Int64?]) : nil
             let stream: Int64 = row[streamID]
             let regions: [String]
             if let known = regionsNow[stream] {
@@ -266,7 +280,7 @@ public struct EventFeed: Sendable {
                 Event(
                     at: time, jobUID: row[jobUID], kind: kind, fromStatus: (row[previousStatus] as DatabaseValue).statusValue,
                     toStatus: (row[status] as DatabaseValue).statusValue, paths: paths, regionsBefore: before, regionsAfter: after,
-                    replacedBy: row[replacedBy], source: row[source], regions: regions, syncRunID: row[run]))
+                    replacedBy: replacedBy, source: row[source], regions: regions, syncRunID: row[run]))
         }
         if filter.limit != nil { events.reverse() }
         return EventFeed(events: events, severalSources: try SourceInfo.several(in: db))

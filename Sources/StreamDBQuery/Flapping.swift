@@ -65,15 +65,15 @@ public struct Flapping: Sendable {
         let changes = try GRDB.Row.fetchCursor(
             db,
             sql: """
-                SELECT s.stream_id, s.started_unix
+                SELECT s.stream_id, s.started_us
                 FROM status_spans AS s
-                WHERE s.started_by = 'changed' AND s.started_unix >= :since AND s.started_unix < :until
+                WHERE s.started_by = 'changed' AND s.started_us >= :since AND s.started_us < :until
                 ORDER BY s.id
                 """,
-            arguments: ["since": since.timeIntervalSince1970, "until": until.timeIntervalSince1970])
+            arguments: ["since": Uptime.microseconds(since), "until": Uptime.microseconds(until)])
         var times: [Int64: [Date]] = [:]
         while let change = try changes.next() {
-            times[change[0], default: []].append(Date(timeIntervalSince1970: Uptime.milliseconds(change[1])))
+            times[change[0], default: []].append(Date(timeIntervalSince1970: Uptime.seconds(change[1])))
         }
         let kept = Set(
             try Int64.fetchAll(

@@ -103,10 +103,9 @@ public struct Uptime: Sendable {
         var perStream: [String: Row] = [:]
         // status_spans (migration 0007) holds every interval. It is read in its own order (the
         // order events were recorded: for each stream, time order), which is a sequential scan,
-        // and grouped per stream here. Times are its Unix seconds (started_unix, ended_unix), so that
-        // no text is parsed, rounded here to the millisecond julianday() computed them to (SQLite's
-        // round() prints and re-reads a number: too slow for a million rows). A span that ended
-        // before the window is not needed: the one after it starts before the window too.
+        // and grouped per stream here. Times are its integer microseconds, so that no text is
+        // parsed. A span that ended before the window is not needed: the one after it starts
+        // before the window too.
         var uids: [Int64: String] = [:]
         let streams = try GRDB.Row.fetchCursor(
             db,
@@ -118,12 +117,12 @@ public struct Uptime: Sendable {
         let spans = try GRDB.Row.fetchCursor(
             db,
             sql: """
-                SELECT s.stream_id, s.presence = 'gone', s.status, s.started_by = 'changed', s.started_unix, s.ended_unix
+                SELECT s.stream_id, s.started_by = 'gone', s.status, s.started_by = 'changed', s.started_us, s.ended_us
                 FROM status_spans AS s
-                WHERE s.started_unix < :until AND (s.ended_unix IS NULL OR s.ended_unix > :since)
+                WHERE s.started_us < :until AND (s.ended_us IS NULL OR s.ended_us > :since)
                 ORDER BY s.id
                 """,
-            arguments: ["until": until.timeIntervalSince1970, "since": since.timeIntervalSince1970])
+            arguments: ["until": Self.microseconds(until), "since": Self.microseconds(since)])
         let openEnd = min(Date(), until).timeIntervalSince1970
         var byStream: [Int64: [Interval]] = [:]
         byStream.reserveCapacity(uids.count)
@@ -133,9 +132,9 @@ public struct Uptime: Sendable {
             guard uids[streamID] != nil else { continue }
             let gone: Bool = span[1]
             let status = gone ? -1 : statuses.index(span[2], upStatuses: upStatuses)
-            let end = (span[5] as Double?).map(Self.milliseconds) ?? openEnd
+            let end = (span[5] as Int64?).map(Self.seconds) ?? openEnd
             let interval = Interval(
-                start: Self.milliseconds(span[4]), end: end, status: status, isUp: status >= 0 && statuses.up[Int(status)],
+                start: Self.seconds(span[4]), end: end, status: status, isUp: status >= 0 && statuses.up[Int(status)],
                 isChange: span[3])
             byStream[streamID, default: []].append(interval)
         }
@@ -157,8 +156,11 @@ public struct Uptime: Sendable {
         return Uptime(since: since, until: until, rows: sorted(rows))
     }
 
-    /// Unix seconds as julianday() computed them, rounded to its millisecond.
-    static func milliseconds(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+    /// status_spans' microseconds as Unix seconds.
+    static func seconds(_ microseconds: Int64) -> Double { Double(microseconds) / 1_000_000 }
+
+    /// A time as status_spans' microseconds.
+    static func microseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
 
     /// One stream's figures in the window (Unix seconds); nil when none of its life falls in it.
     private static func summarise(
