@@ -186,17 +186,7 @@ final class DRFServer: Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appending(path: "DRFServer/server.py")
 
-    static let isAvailable: Bool = {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import django, rest_framework"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return false }
-        // Polled: waitUntilExit can stall while the test runner is still discovering tests.
-        for _ in 0..<3000 where probe.isRunning { usleep(10_000) }
-        return !probe.isRunning && probe.terminationStatus == 0
-    }()
+    static let isAvailable = Python.canImport("django, rest_framework")
 
     private init(process: Process, baseURL: String, token: String, databasePath: String) {
         self.process = process

@@ -136,7 +136,12 @@ struct MonitoringTests {
         }
     }
 
-    @Test("The config file sets metrics_file and ping_url for the database and for each source")
+    @Test(
+        "The config file sets metrics_file and ping_url for the database and for each source",
+        .enabled(
+            if: Python.prometheusClient,
+            "python3's prometheus_client is not installed (.ci/run installs it): nothing here can read the metrics file back as Prometheus does"
+        ))
     func fromTheConfigFile() async throws {
         try await withHarness(streams: 3, seed: 42) { h in
             let other = try await SimulatorServer.start(fleet: Fleet(size: 2, seed: 43), options: SimulatorOptions())
