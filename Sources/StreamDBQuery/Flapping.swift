@@ -56,6 +56,8 @@ public struct Flapping: Sendable {
     public let rows: [Row]
     /// Whether the database holds more than one source.
     public let severalSources: Bool
+    /// When the region, source or case type asked for is not in the history, why.
+    public let emptyBecause: String?
 
     static func load(
         since: Date, until: Date, rule: Rule, source: String?, region: String?, caseType: String?, in db: Database
@@ -108,6 +110,8 @@ public struct Flapping: Sendable {
                     regions: regions, source: row["source"]))
         }
         rows.sort { ($1.changes, $0.jobUID) < ($0.changes, $1.jobUID) }
-        return Flapping(since: since, until: until, rule: rule, rows: rows, severalSources: try SourceInfo.several(in: db))
+        return Flapping(
+            since: since, until: until, rule: rule, rows: rows, severalSources: try SourceInfo.several(in: db),
+            emptyBecause: rows.isEmpty ? try StreamList.unknown(region: region, source: source, caseType: caseType, in: db) : nil)
     }
 }

@@ -75,7 +75,11 @@ public struct FleetReport: Sendable {
     public let configChanges: [EventFeed.Event]
     public let configChangesInWindow: Int
 
+    /// - Throws: ``QueryError`` when the region, source or case type asked for is not in the history.
     static func load(_ filter: Filter, in db: Database) throws -> FleetReport {
+        if let why = try StreamList.unknown(region: filter.region, source: filter.source, caseType: filter.caseType, in: db) {
+            throw QueryError(why.prefix(1).uppercased() + why.dropFirst() + " No page was written.")
+        }
         let generatedAt = Date()
         // The streams the filter keeps: by their current region, case type and source.
         var list = StreamList.Filter()

@@ -44,6 +44,16 @@ extension StreamList {
         return nil
     }
 
+    /// Why a region, source or case type given to a report names nothing the history holds; nil
+    /// when each one given is known.
+    static func unknown(region: String?, source: String?, caseType: String?, in db: Database) throws -> String? {
+        var filter = Filter()
+        filter.region = region
+        filter.source = source
+        filter.caseType = caseType
+        return try whyEmpty(filter, in: db)
+    }
+
     /// `; did you mean 'minsk'?` for a close spelling or a unique prefix, else nothing.
     static func nearest(_ word: String, in names: [String]) -> String {
         let lower = word.lowercased()

@@ -50,6 +50,7 @@ extension Streamdb {
                 )
             }
             print(result.rendered(context), terminator: "")
+            if let why = result.emptyBecause { printError(why) }
         }
     }
 }

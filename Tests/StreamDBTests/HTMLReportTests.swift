@@ -110,7 +110,7 @@ struct HTMLReportTests {
         }
     }
 
-    @Test("report refuses a window the wrong way round and an unknown source, in one sentence")
+    @Test("report refuses a window the wrong way round, an unwritable path and an unknown source, in one sentence, writing nothing")
     func badArguments() async throws {
         try await withHarness(streams: 2) { h in
             _ = try await h.sync()
@@ -121,6 +121,9 @@ struct HTMLReportTests {
             #expect(backwards.status == 2 && backwards.stderr.contains("is later than --until"))
             let nowhere = try await BuiltProduct.run(["report", "--db", h.databasePath, "--html", "/nonexistent/r.html", "--up", "11"])
             #expect(nowhere.status == 2 && nowhere.stderr.contains("cannot write /nonexistent/r.html"), "\(nowhere.stderr)")
+            let unknown = try await BuiltProduct.run(["report", "--db", h.databasePath, "--html", out, "--source", "nosuch", "--up", "11"])
+            #expect(unknown.status == 2 && unknown.stderr.contains("No source is called 'nosuch'"), "\(unknown.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "no page for an unknown source")
         }
     }
 }

@@ -148,6 +148,8 @@ struct UptimeTests {
             let grouped = try await rows(["uptime", "--up", "11", "--by", "source", "--window", "1h", "--min-changes", "4"] + window)
             #expect(grouped.first?["flapping_streams"] == .int(1))
             // A bad rule is one sentence.
+            let misspelt = try await BuiltProduct.run(["flapping", "--db", db, "--source", "127.0.0.2"] + window)
+            #expect(misspelt.status == 0 && misspelt.stderr.contains("no source is called '127.0.0.2'"), "\(misspelt.stderr)")
             let bad = try await BuiltProduct.run(["flapping", "--db", db, "--window", "soon"])
             #expect(bad.status == 2 && bad.stderr.contains("--window: 'soon' is not a length of time"))
 
