@@ -56,6 +56,8 @@ public struct Uptime: Sendable {
     public let until: Date
     /// Lowest availability first; nothing observed last.
     public let rows: [Row]
+    /// When the source asked for is not in the history, why (nothing else empties a whole fleet).
+    public var emptyBecause: String? = nil
 
     /// The same window with only the rows `include` keeps.
     public func filtered(_ include: (Row) -> Bool) -> Uptime {
@@ -153,7 +155,9 @@ public struct Uptime: Sendable {
         if let grouping {
             rows = try group(perStream, by: grouping, in: db)
         }
-        return Uptime(since: since, until: until, rows: sorted(rows))
+        var uptime = Uptime(since: since, until: until, rows: sorted(rows))
+        if rows.isEmpty { uptime.emptyBecause = try StreamList.unknown(region: nil, source: source, caseType: nil, in: db) }
+        return uptime
     }
 
     /// status_spans' microseconds as Unix seconds.

@@ -62,6 +62,7 @@ extension Streamdb {
                 )
             }
             print(UptimeReport(uptime, keyName: key).rendered(context), terminator: "")
+            if let why = uptime.emptyBecause { printError(why) }
         }
     }
 }

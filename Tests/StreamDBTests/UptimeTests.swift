@@ -83,6 +83,8 @@ struct UptimeTests {
                 "--format", "ndjson",
             ])
             #expect(below.stdout.split(separator: "\n").count == 2 && below.stdout.contains(a))
+            let unknown = try await BuiltProduct.run(["uptime", "--db", db, "--up", "11", "--source", "lab"])
+            #expect(unknown.status == 0 && unknown.stderr.contains("no source is called 'lab'"), "\(unknown.stderr)")
             let noUp = try await BuiltProduct.run(["uptime", "--db", db])
             #expect(noUp.status == 2 && noUp.stderr.contains("no status counts as up"))
             // Grouped by source: the sums.
