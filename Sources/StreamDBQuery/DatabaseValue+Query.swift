@@ -28,20 +28,21 @@ extension Row {
 
     /// A list stored with `group_concat(x, char(31))`.
     func list(_ column: String) -> [String] {
-        Self.split(self[column] as String?)
+        listItems(self[column] as String?)
     }
 
     /// The same, by the column's index.
     func list(at index: Int) -> [String] {
-        Self.split(self[index] as String?)
-    }
-
-    private static func split(_ text: String?) -> [String] {
-        guard let text else { return [] }
-        return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        listItems(self[index] as String?)
     }
 }
 
 /// The separator of lists that queries build with group_concat: a control character no title
 /// carries.
 let listSeparator = "char(31)"
+
+/// The items of such a list; none for NULL.
+func listItems(_ text: String?) -> [String] {
+    guard let text else { return [] }
+    return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+}

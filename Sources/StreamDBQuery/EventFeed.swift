@@ -243,8 +243,8 @@ public struct EventFeed: Sendable {
         let documentJSON = try db.cachedStatement(sql: "SELECT json FROM documents WHERE id = ?")
         let streamUID = try db.cachedStatement(sql: "SELECT job_uid FROM streams WHERE stream_id = ?")
         func titles(_ documentID: Int64?) throws -> [String] {
-            guard let documentID, let text = try String.fetchOne(regionTitles, arguments: [documentID]) else { return [] }
-            return text.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            guard let documentID else { return [] }
+            return listItems(try String.fetchOne(regionTitles, arguments: [documentID]))
         }
         func config(_ documentID: Int64?) throws -> JSONValue? {
             guard let documentID else { return nil }
@@ -272,8 +272,7 @@ public struct EventFeed: Sendable {
             if let known = regionsNow[stream] {
                 regions = known
             } else {
-                let text = try String.fetchOne(currentRegions, arguments: [stream])
-                regions = text.map { $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init) } ?? []
+                regions = listItems(try String.fetchOne(currentRegions, arguments: [stream]))
                 regionsNow[stream] = regions
             }
             events.append(

@@ -26,10 +26,11 @@ public struct Uptime: Sendable {
         /// Outages that ended in the window, and their total length (for the mean time to recovery).
         public var recoveries = 0
         public var recoverySeconds = 0.0
-        /// Whether the stream flapped in the window (``Flapping/Rule``); for a group, whether any did.
-        public var flapping = false
-        /// Streams that flapped: 0 or 1 for a stream, the count for a group.
+        /// Streams that flapped in the window (``Flapping/Rule``): 0 or 1 for a stream, the count
+        /// for a group.
         public var flappingStreams = 0
+        /// Whether the stream flapped; for a group, whether any of its streams did.
+        public var flapping: Bool { flappingStreams > 0 }
         /// Seconds per raw status, in the window.
         public var byStatus: [String: (status: StatusValue, seconds: Double)] = [:]
 
@@ -46,7 +47,6 @@ public struct Uptime: Sendable {
             longestOutageSeconds = max(longestOutageSeconds, other.longestOutageSeconds)
             recoveries += other.recoveries
             recoverySeconds += other.recoverySeconds
-            flapping = flapping || other.flapping
             flappingStreams += other.flappingStreams
             for (key, value) in other.byStatus { byStatus[key, default: (value.status, 0)].seconds += value.seconds }
         }
@@ -147,16 +147,12 @@ public struct Uptime: Sendable {
             let changes = intervals.filter { $0.isChange && $0.start >= from && $0.start < to }.map {
                 Date(timeIntervalSince1970: $0.start)
             }
-            summary.flapping = flapRule.densest(changes).map { $0.changes >= flapRule.minChanges } ?? false
-            summary.flappingStreams = summary.flapping ? 1 : 0
+            summary.flappingStreams = flapRule.densest(changes).map { $0.changes >= flapRule.minChanges } == true ? 1 : 0
             perStream[uid] = summary
         }
-        var rows = Array(perStream.values)
-        if let grouping {
-            rows = try group(perStream, by: grouping, in: db)
-        }
-        var uptime = Uptime(since: since, until: until, rows: sorted(rows))
-        if rows.isEmpty { uptime.emptyBecause = try StreamList.unknown(region: nil, source: source, caseType: nil, in: db) }
+        var uptime = Uptime(since: since, until: until, rows: sorted(Array(perStream.values)))
+        if let grouping { uptime = try uptime.grouped(by: grouping, in: db) }
+        if uptime.rows.isEmpty { uptime.emptyBecause = try StreamList.unknown(region: nil, source: source, caseType: nil, in: db) }
         return uptime
     }
 
