@@ -45,11 +45,20 @@ public struct RenderContext: Sendable {
 /// formats for programs: the raw value as served and its label.
 public struct Column<Row>: Sendable {
     let names: @Sendable (RenderContext) -> [String]
-    let cells: @Sendable (Row, RenderContext) -> [ResultTable.Cell]
+    /// Appends the row's cells of this column: a report of 30,000 rows would otherwise build an
+    /// array per cell.
+    let append: @Sendable (Row, RenderContext, inout [ResultTable.Cell]) -> Void
 
     public init(_ name: String, _ cell: @escaping @Sendable (Row, RenderContext) -> ResultTable.Cell) {
         names = { _ in [name] }
-        cells = { row, context in [cell(row, context)] }
+        append = { row, context, out in out.append(cell(row, context)) }
+    }
+
+    /// The row's cells of this column.
+    func cells(_ row: Row, _ context: RenderContext) -> [ResultTable.Cell] {
+        var out: [ResultTable.Cell] = []
+        append(row, context, &out)
+        return out
     }
 
     /// A status: `WORKING (11)` in a table; in JSON, NDJSON and CSV the raw value as served (an
@@ -57,14 +66,20 @@ public struct Column<Row>: Sendable {
     public static func status(_ name: String, _ value: @escaping @Sendable (Row) -> StatusValue?) -> Column {
         Column(
             names: { context in context.readable ? [name] : [name, name + "_label"] },
-            cells: { row, context in
+            append: { row, context, out in
                 let status = value(row)
-                guard !context.readable else { return [context.statusLabel(status)] }
-                return [
-                    status.map { ResultTable.Cell(json: $0.json) } ?? .null,
-                    status.flatMap { context.labels.names[$0.description] }.map(ResultTable.Cell.text) ?? .null,
-                ]
+                guard !context.readable else { return out.append(context.statusLabel(status)) }
+                out.append(status.map { ResultTable.Cell(json: $0.json) } ?? .null)
+                out.append(status.flatMap { context.labels.names[$0.description] }.map(ResultTable.Cell.text) ?? .null)
             })
+    }
+
+    init(
+        names: @escaping @Sendable (RenderContext) -> [String],
+        append: @escaping @Sendable (Row, RenderContext, inout [ResultTable.Cell]) -> Void
+    ) {
+        self.names = names
+        self.append = append
     }
 
     init(
@@ -72,7 +87,7 @@ public struct Column<Row>: Sendable {
         cells: @escaping @Sendable (Row, RenderContext) -> [ResultTable.Cell]
     ) {
         self.names = names
-        self.cells = cells
+        append = { row, context, out in out.append(contentsOf: cells(row, context)) }
     }
 }
 
@@ -106,13 +121,33 @@ extension Report {
     public func table(_ context: RenderContext) -> ResultTable {
         let hidden = hiddenColumns
         let columns = Self.columns.filter { column in !column.names(context).contains { hidden.contains($0) } }
+        let names = columns.flatMap { $0.names(context) }
         return ResultTable(
-            columns: columns.flatMap { $0.names(context) },
-            rows: reportRows.map { row in columns.flatMap { $0.cells(row, context) } })
+            columns: names,
+            rows: reportRows.map { row in
+                var cells: [ResultTable.Cell] = []
+                cells.reserveCapacity(names.count)
+                for column in columns { column.append(row, context, &cells) }
+                return cells
+            })
     }
 
-    /// The result rendered in the context's format.
+    /// The result rendered in the context's format. The formats for programs are written row by
+    /// row (a table aligns its columns over all of them).
     public func rendered(_ context: RenderContext) -> String {
-        table(context).rendered(as: context.format, width: context.width)
+        guard context.format != .table else { return table(context).rendered(as: .table, width: context.width) }
+        let hidden = hiddenColumns
+        let columns = Self.columns.filter { column in !column.names(context).contains { hidden.contains($0) } }
+        let names = columns.flatMap { $0.names(context) }
+        let rows = reportRows
+        var writer = ResultTable.RowWriter(columns: names, format: context.format, rows: rows.count)
+        var cells: [ResultTable.Cell] = []
+        cells.reserveCapacity(names.count)
+        for row in rows {
+            cells.removeAll(keepingCapacity: true)
+            for column in columns { column.append(row, context, &cells) }
+            writer.append(cells)
+        }
+        return writer.finish()
     }
 }

@@ -88,6 +88,8 @@ public struct TimelineReport: Report {
     /// The job column only for a followed chain.
     public var hiddenColumns: Set<String> { timeline.entries.contains { $0.jobUID != nil } ? [] : ["job_uid"] }
 
+    private static let entryStatus = Column<StatusTimeline.Entry>.status("status") { $0.status }
+
     public static let columns: [Column<Row>] = [
         Column("job_uid") { row, c in c.text(row.entry.jobUID) },
         Column("from") { row, c in c.time(row.entry.at) },
@@ -103,7 +105,7 @@ public struct TimelineReport: Report {
             names: { c in c.readable ? ["status"] : ["status", "status_label"] },
             cells: { row, c in
                 if row.entry.event == .gone { return c.readable ? [.text("gone")] : [.null, .null] }
-                return Column<StatusTimeline.Entry>.status("status") { $0.status }.cells(row.entry, c)
+                return entryStatus.cells(row.entry, c)
             }),
         Column("time_source") { row, _ in .text(row.entry.timeSource.rawValue) },
         Column("note") { row, _ in .text(note(row)) },
@@ -149,6 +151,8 @@ extension SQLResult {
 
 extension EventFeed: Report {
     public var reportRows: [Event] { events }
+    private static let fromStatus = Column<Event>.status("from") { $0.fromStatus }
+    private static let toStatus = Column<Event>.status("to") { $0.toStatus }
     public var hiddenColumns: Set<String> { severalSources ? [] : ["source"] }
 
     public static let columns: [Column<Event>] = [
@@ -157,32 +161,36 @@ extension EventFeed: Report {
         Column("kind") { event, _ in .text(event.kind.rawValue) },
         Column(
             names: { c in c.readable ? ["from"] : ["from", "from_label"] },
-            cells: { event, c in
+            append: { event, c, out in
                 switch event.kind {
                 case .regions:
                     let before = event.regionsBefore
-                    return c.readable ? [.text(before.isEmpty ? "none" : before.joined(separator: ", "))] : [.list(before), .null]
+                    if c.readable { return out.append(.text(before.isEmpty ? "none" : before.joined(separator: ", "))) }
+                    out.append(contentsOf: [.list(before), .null])
                 case .config, .replaced:
-                    return c.readable ? [.null] : [.null, .null]
+                    out.append(contentsOf: c.readable ? [.null] : [.null, .null])
                 case .firstSeen, .status, .back, .gone:
-                    return Column<Event>.status("from") { $0.fromStatus }.cells(event, c)
+                    fromStatus.append(event, c, &out)
                 }
             }),
         Column(
             names: { c in c.readable ? ["to"] : ["to", "to_label"] },
-            cells: { event, c in
+            append: { event, c, out in
                 switch event.kind {
                 case .config:
-                    return c.readable ? [.text(event.paths.joined(separator: ", "))] : [.list(event.paths), .null]
+                    if c.readable { return out.append(.text(event.paths.joined(separator: ", "))) }
+                    out.append(contentsOf: [.list(event.paths), .null])
                 case .regions:
                     let after = event.regionsAfter
-                    return c.readable ? [.text(after.isEmpty ? "none" : after.joined(separator: ", "))] : [.list(after), .null]
+                    if c.readable { return out.append(.text(after.isEmpty ? "none" : after.joined(separator: ", "))) }
+                    out.append(contentsOf: [.list(after), .null])
                 case .replaced:
-                    return [.text(event.replacedBy ?? "")] + (c.readable ? [] : [.null])
+                    out.append(.text(event.replacedBy ?? ""))
+                    if !c.readable { out.append(.null) }
                 case .gone:
-                    return c.readable ? [.text("gone")] : [.null, .null]
+                    out.append(contentsOf: c.readable ? [.text("gone")] : [.null, .null])
                 case .firstSeen, .status, .back:
-                    return Column<Event>.status("to") { $0.toStatus }.cells(event, c)
+                    toStatus.append(event, c, &out)
                 }
             }),
         Column("source") { event, c in c.text(event.source) },

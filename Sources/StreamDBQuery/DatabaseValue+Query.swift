@@ -21,11 +21,6 @@ extension Row {
         (self[column] as String?).flatMap(Timestamp.parse)
     }
 
-    /// The same, by the column's index (no lookup of its name: for queries of many rows).
-    func date(at index: Int) -> Date? {
-        (self[index] as String?).flatMap(Timestamp.parse)
-    }
-
     /// A list stored with `group_concat(x, char(31))`.
     func list(_ column: String) -> [String] {
         listItems(self[column] as String?)

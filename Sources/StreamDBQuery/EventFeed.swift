@@ -57,7 +57,7 @@ public struct EventFeed: Sendable {
         public let replacedBy: String?
         public let source: String?
         /// The stream's regions now.
-        public let regions: [String]
+        public internal(set) var regions: [String]
         public let syncRunID: Int64?
     }
 
@@ -68,22 +68,23 @@ public struct EventFeed: Sendable {
     /// How many events `filter` selects (regions events counted as stored, before the check that
     /// their titles differ).
     static func count(_ filter: Filter, in db: Database) throws -> Int {
-        let (e, from, arguments) = query(filter)
-        return try Int.fetchOne(db, sql: "\(e) SELECT count(*) \(from)", arguments: arguments) ?? 0
+        let (with, select, arguments) = query(filter)
+        return try Int.fetchOne(db, sql: "\(with)\nSELECT count(*) FROM (\(select))", arguments: arguments) ?? 0
     }
 
-    /// The `WITH e AS (...)` of the events `filter` may select, the `FROM ... WHERE` that selects
-    /// them, and the arguments of both.
-    private static func query(_ filter: Filter) -> (with: String, from: String, arguments: StatementArguments) {
+    /// The `WITH e0 AS (...), e1 ...` of the events `filter` may select (one per kind of source),
+    /// the `SELECT ...` of them, and the arguments of both. `at` is in microseconds, as
+    /// status_spans keeps it.
+    private static func query(_ filter: Filter) -> (with: String, select: String, arguments: StatementArguments) {
         var conditions = ["1"]
         var arguments: [String: (any DatabaseValueConvertible)?] = [:]
         if let since = filter.since {
             conditions.append("e.at >= :since")
-            arguments["since"] = Timestamp.format(since)
+            arguments["since"] = Uptime.microseconds(since)
         }
         if let until = filter.until {
             conditions.append("e.at <= :until")
-            arguments["until"] = Timestamp.format(until)
+            arguments["until"] = Uptime.microseconds(until)
         }
         if let afterRun = filter.afterRun {
             conditions.append("e.run > :after_run")
@@ -117,23 +118,28 @@ public struct EventFeed: Sendable {
             conditions.append("e.kind IN ('status', 'first_seen', 'back') AND CAST(e.status AS TEXT) = :status")
             arguments["status"] = status
         }
-        // The versions worth reading, by the runs that wrote them (versions_by_run): an event is
-        // never later than the version that records it (a status change is dated at or before the
-        // sync that saw it), so a window starting at T needs the runs of each source from the last
-        // one that started by T (an hour later, against a clock stepped back) on.
+        // The runs worth reading, through the run indexes of migrations 0007 and 0008. An event is
+        // never later than the observation that records it, and a run observes only until the next
+        // run of its source starts (one sync at a time), so a window starting at T needs, of each
+        // source, the last run that started by T and the runs after it; an hour earlier, against a
+        // clock stepped back. A source with no run that old needs all of its runs.
         var floors: [String] = []
-        if filter.since != nil {
+        if let since = filter.since {
             floors.append(
                 """
-                v.sync_run_id >= coalesce((SELECT min(id) FROM (SELECT max(id) AS id FROM sync_runs
-                    WHERE started_at <= strftime('%Y-%m-%dT%H:%M:%fZ', :since, '+1 hour') GROUP BY source_id)), 0)
+                >= coalesce((SELECT min(floor) FROM (
+                    SELECT coalesce(max(CASE WHEN started_at <= :oldest_run_start THEN id END), min(id)) AS floor
+                    FROM sync_runs GROUP BY source_id)), 0)
                 """)
+            arguments["oldest_run_start"] = Timestamp.format(since.addingTimeInterval(-3600))
         }
-        if filter.afterRun != nil { floors.append("v.sync_run_id > :after_run") }
+        if filter.afterRun != nil { floors.append("> :after_run") }
         if filter.lastRun {
-            floors.append("v.sync_run_id >= coalesce((SELECT min(id) FROM (SELECT max(id) AS id FROM sync_runs GROUP BY source_id)), 0)")
+            floors.append(">= coalesce((SELECT min(id) FROM (SELECT max(id) AS id FROM sync_runs GROUP BY source_id)), 0)")
         }
-        let floor = floors.isEmpty ? "1" : floors.joined(separator: " AND ")
+        func floor(_ column: String) -> String {
+            floors.isEmpty ? "1" : floors.map { "\(column) \($0)" }.joined(separator: " AND ")
+        }
         // Only the sources of the kinds asked for: each is a scan of its own.
         func wanted(_ kinds: Set<Kind>) -> Bool {
             (filter.kinds.isEmpty || !filter.kinds.isDisjoint(with: kinds))
@@ -141,99 +147,86 @@ public struct EventFeed: Sendable {
         }
         var branches: [String] = []
         if wanted([.status, .firstSeen]) {
+            // A span carries its event's time in microseconds and the status before (0008).
             branches.append(
                 """
-                SELECT v.stream_id, coalesce(v.status_changed_at, v.observed_at) AS at,
-                       CASE v.version WHEN 1 THEN 'first_seen' ELSE 'status' END AS kind,
-                       v.status, v.previous_status, v.sync_run_id AS run,
+                SELECT s.stream_id, s.started_us AS at, CASE s.started_by WHEN 'first_seen' THEN 'first_seen' ELSE 'status' END AS kind,
+                       s.status, s.previous_status, s.sync_run_id AS run,
                        NULL AS config, NULL AS previous_config, NULL AS rest, NULL AS previous_rest, NULL AS other
-                FROM v WHERE v.status_changed_at IS NOT NULL
+                FROM status_spans AS s WHERE s.started_by IN ('first_seen', 'changed') AND \(floor("s.sync_run_id"))
                 """)
         }
         if wanted([.gone, .back]) {
             branches.append(
                 """
-                SELECT pe.stream_id, pe.changed_at, pe.event, pe.status, pe.previous_status, pe.sync_run_id,
+                SELECT pe.stream_id, \(microseconds("pe.changed_at")), pe.event, pe.status, pe.previous_status, pe.sync_run_id,
                        NULL, NULL, NULL, NULL, NULL
-                FROM presence_events AS pe
+                FROM presence_events AS pe WHERE \(floor("pe.sync_run_id"))
                 """)
         }
         if wanted([.config]) {
             branches.append(
                 """
-                SELECT v.stream_id, v.observed_at, 'config', NULL, NULL, v.sync_run_id,
-                       v.platform_config_id, v.previous_config, NULL, NULL, NULL
-                FROM v WHERE v.version > 1 AND v.platform_config_id IS NOT v.previous_config
+                SELECT d.stream_id, \(microseconds("d.observed_at")), 'config', NULL, NULL, d.sync_run_id,
+                       d.platform_config_id, d.previous_config_id, NULL, NULL, NULL
+                FROM document_changes AS d WHERE d.platform_config_id IS NOT d.previous_config_id AND \(floor("d.sync_run_id"))
                 """)
         }
         if wanted([.regions]) {
             branches.append(
                 """
-                SELECT v.stream_id, v.observed_at, 'regions', NULL, NULL, v.sync_run_id,
-                       NULL, NULL, v.rest_id, v.previous_rest, NULL
-                FROM v WHERE v.version > 1 AND v.rest_id IS NOT v.previous_rest
+                SELECT d.stream_id, \(microseconds("d.observed_at")), 'regions', NULL, NULL, d.sync_run_id,
+                       NULL, NULL, d.rest_id, d.previous_rest_id, NULL
+                FROM document_changes AS d WHERE d.rest_id IS NOT d.previous_rest_id AND \(floor("d.sync_run_id"))
                 """)
         }
         if wanted([.replaced]) {
             branches.append(
                 """
-                SELECT r.old_stream_id, r.detected_at, 'replaced', NULL, NULL, r.sync_run_id,
+                SELECT r.old_stream_id, \(microseconds("r.detected_at")), 'replaced', NULL, NULL, r.sync_run_id,
                        NULL, NULL, NULL, NULL, r.new_stream_id
-                FROM stream_replacements AS r WHERE r.verdict = 'replaced'
+                FROM stream_replacements AS r WHERE r.verdict = 'replaced' AND \(floor("r.sync_run_id"))
                 """)
         }
         if branches.isEmpty {
             branches.append("SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0")
         }
-        // The versions of the window are read once, each with the one before it, into `v`; the
-        // status, config and regions events are then taken from it (three scans of versions and
-        // three lookups of the version before each cost three times as much).
-        let versions =
-            wanted([.status, .firstSeen, .config, .regions])
-            ? """
-            v AS MATERIALIZED (
-                SELECT v.stream_id, v.version, v.observed_at, v.sync_run_id, v.status, v.status_changed_at,
-                       v.platform_config_id, v.rest_id,
-                       p.status AS previous_status, p.platform_config_id AS previous_config, p.rest_id AS previous_rest
-                FROM versions AS v LEFT JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
-                WHERE \(floor)
-            ),
-
-            """ : ""
-        let with =
-            "WITH \(versions)e (stream_id, at, kind, status, previous_status, run, config, previous_config, rest, previous_rest, other) AS (\n"
-            + branches.joined(separator: "\nUNION ALL\n") + "\n)"
-        let from = """
-            FROM e
+        // Each kind's rows are joined to their streams on their own: a join over the union of all
+        // would first copy the union into a temporary table.
+        let columns = "stream_id, at, kind, status, previous_status, run, config, previous_config, rest, previous_rest, other"
+        let with = "WITH " + branches.indices.map { "e\($0) (\(columns)) AS (\n\(branches[$0])\n)" }.joined(separator: ",\n")
+        let select = branches.indices.map { index in
+            """
+            SELECT e.stream_id, e.at, e.kind, e.status, e.previous_status, e.run, st.job_uid, src.name AS source,
+                   e.rest, e.previous_rest, e.config, e.previous_config, e.other
+            FROM e\(index) AS e
             JOIN streams AS st ON st.stream_id = e.stream_id
             LEFT JOIN sources AS src ON src.id = st.source_id
             WHERE \(conditions.joined(separator: " AND "))
             """
-        return (with, from, StatementArguments(arguments))
+        }.joined(separator: "\nUNION ALL\n")
+        return (with, select, StatementArguments(arguments))
+    }
+
+    /// A database time as microseconds, as status_spans keeps them (migration 0007's rule: exact
+    /// for the form streamdb writes, to the millisecond for any other).
+    private static func microseconds(_ column: String) -> String {
+        """
+        CASE WHEN length(\(column)) = 27 AND substr(\(column), 20, 1) = '.'
+             THEN unixepoch(\(column)) * 1000000 + CAST(substr(\(column), 21, 6) AS INTEGER)
+             ELSE CAST(round((julianday(\(column)) - 2440587.5) * 86400000000.0) AS INTEGER) END
+        """
     }
 
     static func load(_ filter: Filter, in db: Database) throws -> EventFeed {
-        let (with, from, arguments) = query(filter)
-        // The newest `limit` when asked for, still returned oldest first.
-        let order = filter.limit.map { "ORDER BY e.at DESC, st.job_uid DESC LIMIT \($0)" } ?? "ORDER BY e.at, st.job_uid"
+        let (with, select, arguments) = query(filter)
+        // The newest `limit` when asked for, still returned oldest first. Without a limit the rows
+        // are sorted here: SQLite's sorter spent a third of the query on the uids' text.
         let rows = try Row.fetchCursor(
             db,
-            sql: """
-                \(with)
-                SELECT e.stream_id, e.at, e.kind, e.status, e.previous_status, e.run, st.job_uid, src.name AS source,
-                       e.rest, e.previous_rest, e.config, e.previous_config, e.other
-                \(from)
-                \(order)
-                """, arguments: arguments)
-        // A stream's regions now, read once per stream (most streams have several events).
-        let currentRegions = try db.cachedStatement(
-            sql: """
-                SELECT group_concat(rg.title, \(listSeparator)) FROM streams AS st
-                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
-                JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
-                WHERE st.stream_id = ?
-                """)
-        var regionsNow: [Int64: [String]] = [:]
+            sql: filter.limit.map { "\(with)\nSELECT * FROM (\(select)) ORDER BY at DESC, job_uid DESC LIMIT \($0)" }
+                ?? "\(with)\n\(select)",
+            arguments: arguments)
         // What only some kinds need is read for those rows alone, not by a subquery on every row.
         let regionTitles = try db.cachedStatement(
             sql: """
@@ -254,8 +247,10 @@ public struct EventFeed: Sendable {
         let (streamID, at, kind, status, previousStatus, run, jobUID, source) = (0, 1, 2, 3, 4, 5, 6, 7)
         let (rest, previousRest, configID, previousConfigID, other) = (8, 9, 10, 11, 12)
         var events: [Event] = []
+        var streams: [Int64] = []
         while let row = try rows.next() {
-            guard let time = row.date(at: at), let kind = Kind(rawValue: row[kind]) else { continue }
+            guard let micros = row[at] as Int64?, let kind = Kind(rawValue: row[kind]) else { continue }
+            let time = Date(timeIntervalSince1970: Uptime.seconds(micros))
             var (before, after): ([String], [String]) = ([], [])
             if kind == .regions {
                 (before, after) = (try titles(row[previousRest]), try titles(row[rest]))
@@ -268,20 +263,45 @@ public struct EventFeed: Sendable {
             }
             let replacedBy: String? = kind == .replaced ? try String.fetchOne(streamUID, arguments: [row[other] as Int64?]) : nil
             let stream: Int64 = row[streamID]
-            let regions: [String]
-            if let known = regionsNow[stream] {
-                regions = known
-            } else {
-                regions = listItems(try String.fetchOne(currentRegions, arguments: [stream]))
-                regionsNow[stream] = regions
-            }
+            streams.append(stream)
             events.append(
                 Event(
                     at: time, jobUID: row[jobUID], kind: kind, fromStatus: (row[previousStatus] as DatabaseValue).statusValue,
                     toStatus: (row[status] as DatabaseValue).statusValue, paths: paths, regionsBefore: before, regionsAfter: after,
-                    replacedBy: replacedBy, source: row[source], regions: regions, syncRunID: row[run]))
+                    replacedBy: replacedBy, source: row[source], regions: [], syncRunID: row[run]))
         }
-        if filter.limit != nil { events.reverse() }
+        // Each stream's regions now, in one query for all of them (most streams have several
+        // events; a lookup per stream cost a third of the command on a day of 10,000 streams).
+        var regionsNow: [Int64: [String]] = [:]
+        let regionRows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT st.stream_id, group_concat(rg.title, \(listSeparator)) FROM streams AS st
+                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
+                JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
+                WHERE st.stream_id IN (SELECT value FROM json_each(?))
+                GROUP BY st.stream_id
+                """, arguments: ["[" + Set(streams).map(String.init).joined(separator: ",") + "]"])
+        while let row = try regionRows.next() {
+            regionsNow[row[0]] = listItems(row[1] as String?)
+        }
+        for index in events.indices {
+            events[index].regions = regionsNow[streams[index]] ?? []
+        }
+        if filter.limit != nil {
+            events.reverse()
+        } else {
+            // Oldest first, ties by uid as SQLite orders text (byte by byte), and otherwise in the
+            // order read (stable). By keys, not by comparing the events (copies of every field).
+            let keys = events.map { ($0.at, Array($0.jobUID.utf8)) }
+            let order = keys.indices.sorted { a, b in
+                let (x, y) = (keys[a], keys[b])
+                if x.0 != y.0 { return x.0 < y.0 }
+                if x.1 != y.1 { return x.1.lexicographicallyPrecedes(y.1) }
+                return a < b
+            }
+            events = order.map { events[$0] }
+        }
         return EventFeed(events: events, severalSources: try SourceInfo.several(in: db))
     }
 }

@@ -138,6 +138,13 @@ public final class HistoryStore: Sendable {
             if state.applied.isEmpty {
                 throw StoreError(.neverSynced, "\(path) has never been synced: run `streamdb sync` first.")
             }
+            let missing = Set(migrator.migrations).subtracting(state.applied).sorted()
+            if !missing.isEmpty {
+                throw StoreError(
+                    .olderSchema,
+                    "\(path) was written by an older streamdb (migration \(missing.joined(separator: ", ")) not applied yet); the next `streamdb sync` applies it, and this command never writes the file."
+                )
+            }
         } catch let error as StoreError {
             throw error
         } catch {

@@ -12,6 +12,8 @@ public struct StoreError: StreamDBError {
         case corrupted
         /// The database was migrated by a newer streamdb.
         case newerSchema
+        /// The database lacks migrations this streamdb has: the next sync applies them.
+        case olderSchema
         /// The database exists but was never synced.
         case neverSynced
         /// Another `streamdb sync` holds the database.

@@ -1,5 +1,7 @@
 import Foundation
+import GRDB
 import StreamDBModel
+import StreamDBStore
 import StreamSim
 import Testing
 
@@ -55,6 +57,75 @@ struct EventFeedTests {
             #expect(into.stdout.split(separator: "\n").count == 1)
             let early = try await BuiltProduct.run(["events", "--until", "2020-01-01", "--db", h.databasePath])
             #expect(early.stdout == "(no rows)\n")
+
+            // What the feed reads (migration 0008) is what it is derived from: each status change's
+            // span carries the status of the version before, each gone the status served before it,
+            // and document_changes holds exactly the versions whose config or payload changed.
+            #expect(try h.read { db in try Self.expectDerivedRowsMatch(db) } >= 2)
         }
+    }
+
+    /// The feed's materialised rows against their definitions over versions and presence events.
+    /// Returns how many document changes there are.
+    @discardableResult
+    static func expectDerivedRowsMatch(_ db: Database) throws -> Int {
+        let wrongPrevious = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) FROM status_spans AS s
+                LEFT JOIN versions AS p ON p.stream_id = s.stream_id AND p.version = s.version - 1
+                LEFT JOIN presence_events AS e ON e.stream_id = s.stream_id AND e.sync_run_id = s.sync_run_id AND e.event = s.started_by
+                WHERE s.previous_status IS NOT CASE s.started_by WHEN 'changed' THEN p.status WHEN 'gone' THEN e.previous_status END
+                """)
+        #expect(wrongPrevious == 0)
+        let changes = try Row.fetchAll(
+            db, sql: "SELECT * FROM document_changes ORDER BY stream_id, version")
+        let expected = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT v.stream_id, v.version, v.observed_at, v.sync_run_id, v.platform_config_id,
+                       p.platform_config_id AS previous_config_id, v.rest_id, p.rest_id AS previous_rest_id
+                FROM versions AS v JOIN versions AS p ON p.stream_id = v.stream_id AND p.version = v.version - 1
+                WHERE v.platform_config_id IS NOT p.platform_config_id OR v.rest_id IS NOT p.rest_id
+                ORDER BY v.stream_id, v.version
+                """)
+        #expect(changes == expected)
+        return changes.count
+    }
+
+    @Test("events --since T lists the changes a run saw after T even when that run started before T and the next one soon after")
+    func runStartedBeforeTheWindow() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-events-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "h.sqlite").path()
+        let fleet = Fleet(size: 3, seed: 5)
+        let store = try HistoryStore.openForWriting(path: path)
+        let source = try await store.resolveSource(name: "cron", url: "http://cron.invalid")
+        let t = Timestamp.parse("2026-11-30T12:00:00.000000Z")!
+        // Runs every five minutes, each observing 20 s after it started; the one of 11:59:50 sees
+        // its changes at 12:00:10, inside a window that starts at 12:00.
+        for (round, start) in [-20.0, -10.0, 290, 590].enumerated() {
+            if round > 0 {
+                for stream in fleet.liveStreams { fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            }
+            let run = try await store.beginRun(source: source, startedAt: Timestamp.format(t.addingTimeInterval(start)))
+            let observations = try fleet.liveStreams.map {
+                StreamObservation.served(.success(try StreamSnapshot(item: try JSONValue.parse($0.json))), url: "cron")
+            }
+            let observed = Timestamp.format(t.addingTimeInterval(start + 20))
+            _ = try await store.writeBatch(observations, observedAt: observed, runID: run, sourceID: source.id)
+            _ = try await store.finishRun(run, finishedAt: observed, outcome: .ok, listing: .complete, counts: SyncCounts(), message: nil)
+        }
+        let feed = try await BuiltProduct.run([
+            "events", "--since", "2026-11-30T12:00:00Z", "--kind", "status", "--format", "csv", "--db", path,
+        ])
+        #expect(feed.status == 0, "\(feed.stderr)")
+        // Runs 2, 3 and 4 changed every stream's status; the server's updated_at (the real clock)
+        // is later than these syncs, so each change is dated at its observation: 12:00:10, 12:05:10
+        // and 12:10:10, three streams each.
+        let rows = feed.stdout.split(separator: "\r\n").dropFirst()
+        #expect(rows.count == 9, "\(feed.stdout)")
+        #expect(rows.filter { $0.contains("12:00:10") }.count == 3, "\(feed.stdout)")
     }
 }

@@ -50,9 +50,9 @@ struct MigrationTests {
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
             #expect(
-                applied.suffix(6) == [
+                applied.suffix(7) == [
                     "0002_cheaper_resync", "0003_compact_versions", "0004_sources", "0005_replacements", "0006_served_configs",
-                    "0007_status_spans",
+                    "0007_status_spans", "0008_change_feed",
                 ])
             #expect(report.sourceNote?.contains("moved from http://old") == true)
             // The old history is all there.
@@ -132,6 +132,8 @@ struct MigrationTests {
 
             let store = try HistoryStore.openForWriting(path: h.databasePath)
             let after = try store.readNow { db in try Self.analystQueries.map { try Row.fetchAll(db, sql: $0) } }
+            // What migration 0008 filled for the change feed matches what it is derived from.
+            try store.readNow { db in try EventFeedTests.expectDerivedRowsMatch(db) }
             // Row for row as before; the views gained only the source's name (migration 0004) and
             // whether the configs are as served (0006: they are not, for versions stored before).
             func columns(_ rows: [Row]) -> [[String: DatabaseValue]] {

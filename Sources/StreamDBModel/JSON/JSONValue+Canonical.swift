@@ -20,6 +20,11 @@ extension JSONValue {
         return out
     }
 
+    /// Appends ``canonicalText``'s bytes to `out`: many values written into one buffer.
+    public func appendCanonical(to out: inout [UInt8]) {
+        Self.write(self, mask: nil, into: &out)
+    }
+
     /// ``canonicalBytes(masking:)`` with the standard rules, or none.
     public func canonicalBytes(maskingCredentials: Bool) -> [UInt8] {
         canonicalBytes(masking: maskingCredentials ? .standard : nil)
