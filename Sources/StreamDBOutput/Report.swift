@@ -143,9 +143,10 @@ extension Report {
         var writer = ResultTable.RowWriter(columns: names, format: context.format, rows: rows.count)
         var cells: [ResultTable.Cell] = []
         cells.reserveCapacity(names.count)
-        for row in rows {
+        // By index: the row is lent to each column, not copied (a copy retains every field).
+        for index in rows.indices {
             cells.removeAll(keepingCapacity: true)
-            for column in columns { column.append(row, context, &cells) }
+            for column in columns { column.append(rows[index], context, &cells) }
             writer.append(cells)
         }
         return writer.finish()

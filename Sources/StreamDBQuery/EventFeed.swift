@@ -248,6 +248,7 @@ public struct EventFeed: Sendable {
         let (rest, previousRest, configID, previousConfigID, other) = (8, 9, 10, 11, 12)
         var events: [Event] = []
         var streams: [Int64] = []
+        var uids: [Int64: String] = [:]
         while let row = try rows.next() {
             guard let micros = row[at] as Int64?, let kind = Kind(rawValue: row[kind]) else { continue }
             let time = Date(timeIntervalSince1970: Uptime.seconds(micros))
@@ -264,9 +265,17 @@ public struct EventFeed: Sendable {
             let replacedBy: String? = kind == .replaced ? try String.fetchOne(streamUID, arguments: [row[other] as Int64?]) : nil
             let stream: Int64 = row[streamID]
             streams.append(stream)
+            // A stream's uid is read once: most streams have several events.
+            let uid: String
+            if let known = uids[stream] {
+                uid = known
+            } else {
+                uid = row[jobUID]
+                uids[stream] = uid
+            }
             events.append(
                 Event(
-                    at: time, jobUID: row[jobUID], kind: kind, fromStatus: (row[previousStatus] as DatabaseValue).statusValue,
+                    at: time, jobUID: uid, kind: kind, fromStatus: (row[previousStatus] as DatabaseValue).statusValue,
                     toStatus: (row[status] as DatabaseValue).statusValue, paths: paths, regionsBefore: before, regionsAfter: after,
                     replacedBy: replacedBy, source: row[source], regions: [], syncRunID: row[run]))
         }
