@@ -8,7 +8,8 @@
 --   * `document_changes` holds one row per version whose pipeline config or payload document
 --     differs from the version before (a config event, and a regions event when the regions
 --     differ): rare rows, so a status-only version costs nothing here;
---   * `presence_events_by_run` finds the disappearances and returns a run recorded.
+--   * `presence_events_by_run` finds the disappearances and returns a run recorded;
+--   * `versions_by_run` (0007) goes: nothing reads versions by run any more.
 --
 -- Nothing stored changes: the new rows are derived, filled here from what is stored, and the
 -- migration refuses to finish unless they match what they are derived from.
@@ -34,6 +35,12 @@ WHERE started_by = 'gone';
 
 CREATE INDEX status_spans_by_run ON status_spans (sync_run_id);
 CREATE INDEX presence_events_by_run ON presence_events (sync_run_id);
+
+-- The feed no longer reads versions by run, and nothing else did: the index of 0007 cost every
+-- version about as much as the spans' new index and column cost a status change, so a
+-- status-only version stays under 300 bytes. (A question about one run's versions, rare and
+-- ad hoc, scans versions; `status_spans_by_run` and `document_changes_by_run` answer most.)
+DROP INDEX versions_by_run;
 
 -- One row per version (after the first) whose pipeline config or payload document (without the
 -- status) differs from the version before: the candidates for a `config` event (the config ids

@@ -99,10 +99,12 @@ struct StreamdbBench: AsyncParsableCommand {
             let server = try await SimulatorServer.start(fleet: fleet, options: options)
             defer { Task { await server.stop() } }
             let ceiling = try await bareListLoop(server.baseURL)
+            let parsed = try await bareListLoop(server.baseURL, parsing: true)
             let db = work.appending(path: "full-\(n).sqlite").path()
             let first = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
             guard first.status == 0 else { throw BenchError("sync of \(n) streams exited \(first.status)") }
-            report.fullSync.append(.init(streams: n, seconds: first.seconds, rss: first.peakRSS, ceiling: ceiling))
+            report.fullSync.append(
+                .init(streams: n, seconds: first.seconds, rss: first.peakRSS, ceiling: ceiling, parsedCeiling: parsed))
 
             // Resyncs: nothing changed, 1 % and 10 % of statuses changed.
             for share in [0.0, 0.01, 0.10] {
@@ -148,8 +150,12 @@ struct StreamdbBench: AsyncParsableCommand {
     }
 
     /// The transport ceiling: the same pages fetched by a bare client that neither parses nor stores.
-    func bareListLoop(_ base: String) async throws -> Double {
+    /// With `parsing`, the same loop also parses every page, and so every item, with streamdb's own
+    /// JSON parser (transport + parse, no normalising or storing): the reference sync is measured
+    /// against.
+    func bareListLoop(_ base: String, parsing: Bool = false) async throws -> Double {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var items = 0
         let elapsed = try await timed {
             var page = 1
             while true {
@@ -157,6 +163,10 @@ struct StreamdbBench: AsyncParsableCommand {
                 let response = try await client.execute(request, timeout: .seconds(30))
                 let body = try await response.body.collect(upTo: 64 << 20)
                 if response.status != .ok { break }
+                if parsing {
+                    let tree = try JSONValue.parse(Data(body.readableBytesView))
+                    items += tree["results"]?.arrayValue?.count ?? 0
+                }
                 // Only to know when to stop: DRF puts "next" at the start of the page; look for
                 // "next": null there without parsing the page.
                 let head = String(decoding: body.readableBytesView.prefix(256), as: UTF8.self)
@@ -165,6 +175,7 @@ struct StreamdbBench: AsyncParsableCommand {
             }
         }
         try await client.shutdown()
+        if parsing, items == 0 { throw BenchError("the parsing page loop found no items at \(base)") }
         return elapsed
     }
 

@@ -53,6 +53,30 @@ struct OutputTests {
         #expect(table.rendered(as: .csv, width: 20).contains(String(repeating: "long note ", count: 10)))
     }
 
+    @Test(
+        "The formats for programs: CSV quotes what needs it (CR LF included), JSON and NDJSON write each row once, empty results stay valid"
+    )
+    func programFormats() throws {
+        let table = ResultTable(
+            columns: ["name", "n", "tags"],
+            rows: [
+                [.text("plain"), .int(1), .list(["a", "b"])],
+                [.text("comma, \"quoted\""), .null, .list([])],
+                [.text("two\r\nlines"), .double(2.5), .bool(true)],
+            ])
+        #expect(
+            table.rendered(as: .csv)
+                == "name,n,tags\r\nplain,1,\"a, b\"\r\n\"comma, \"\"quoted\"\"\",,\r\n\"two\r\nlines\",2.5,true\r\n")
+        let lines = table.rendered(as: .ndjson).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0] == #"{"name":"plain","n":1,"tags":["a","b"]}"#)
+        let json = try JSONValue.parse(Data(table.rendered(as: .json).utf8))
+        #expect(json.arrayValue?.count == 3)
+        #expect(json.arrayValue?[2]["name"] == .string("two\r\nlines"))
+        let empty = ResultTable(columns: ["name"])
+        #expect(empty.rendered(as: .json) == "[]\n" && empty.rendered(as: .ndjson) == "" && empty.rendered(as: .csv) == "name\r\n")
+    }
+
     @Test("The progress bar draws counts against the total, at most ten times a second, and nothing when disabled")
     func progressBar() {
         let written = Mutex<[String]>([])
