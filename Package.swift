@@ -10,7 +10,10 @@ let package = Package(
         .executable(name: "streamdb-bench", targets: ["streamdb-bench"]),
         .library(
             name: "StreamDB",
-            targets: ["StreamDBModel", "StreamDBAPI", "StreamDBSync", "StreamDBStore", "StreamDBQuery", "StreamDBOutput"]),
+            targets: [
+                "StreamDBModel", "StreamDBAPI", "StreamDBSync", "StreamDBStore", "StreamDBQuery", "StreamDBOutput",
+                "StreamDBPostgres",
+            ]),
         // The pure types alone (JSON, canonical form, masking, normalisation, diffs): the fuzzers use it.
         .library(name: "StreamDBModel", targets: ["StreamDBModel"]),
         .library(name: "StreamSim", targets: ["StreamSim"]),
@@ -26,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The library, one target per layer, in the order data flows through it:
@@ -78,6 +82,20 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        // The team mirror on PostgreSQL: its schema (migrations/postgres/*.sql, embedded) and
+        // `publish`, which reads the store and copies what is new. Beside Query: it reads the store.
+        .target(
+            name: "StreamDBPostgres",
+            dependencies: [
+                "StreamDBModel", "StreamDBStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
         // streamdb.toml: the settings of cron runs and their sources, read with TOMLKit, validated once.
         .target(
             name: "StreamDBConfig",
@@ -103,7 +121,7 @@ let package = Package(
             name: "streamdb",
             dependencies: [
                 "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput",
-                "StreamDBConfig", "StreamSim",
+                "StreamDBConfig", "StreamDBPostgres", "StreamSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -140,7 +158,8 @@ let package = Package(
             name: "StreamDBTests",
             dependencies: [
                 "StreamDBModel", "StreamDBAPI", "StreamDBStore", "StreamDBSync", "StreamDBQuery", "StreamDBOutput", "StreamDBConfig",
-                "StreamSim",
+                "StreamDBPostgres", "StreamSim",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

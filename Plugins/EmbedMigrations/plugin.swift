@@ -8,7 +8,9 @@ import PackagePlugin
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let directory = context.package.directoryURL.appending(path: "migrations")
+        // The SQLite schema for the store; the team mirror's PostgreSQL schema for its target.
+        let folder = target.name == "StreamDBPostgres" ? "migrations/postgres" : "migrations"
+        let directory = context.package.directoryURL.appending(path: folder)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path())
             .filter { $0.hasSuffix(".sql") }
             .sorted()

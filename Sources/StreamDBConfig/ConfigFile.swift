@@ -11,6 +11,7 @@ struct ConfigFile: Decodable {
     var flapping: Flapping?
     var metricsFile: String?
     var pingURL: String?
+    var publishTo: String?
     var source: [Source]?
 
     /// `[flapping]`: what `streamdb flapping` and `streamdb uptime` call flapping.
@@ -113,6 +114,7 @@ struct ConfigFile: Decodable {
         case upStatuses = "up_statuses"
         case metricsFile = "metrics_file"
         case pingURL = "ping_url"
+        case publishTo = "publish_to"
     }
 
     /// What each key holds, for the sentence about a value of another type.
@@ -126,6 +128,7 @@ struct ConfigFile: Decodable {
         "job_uids": "a list of strings", "jobs_file": "a string (a path)", "list": "true or false",
         "keep_url_credentials": "true or false", "mask_query_params": "a list of strings",
         "metrics_file": "a string (a path)", "ping_url": "a string (a URL)", "flapping": "a table",
+        "publish_to": "a string (a postgresql:// URL)",
         "window": "a string (a length such as 1h)", "min_changes": "a whole number",
     ]
 

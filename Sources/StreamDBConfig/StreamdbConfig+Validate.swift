@@ -53,6 +53,20 @@ extension StreamdbConfig {
             }
             config.metricsFile = metrics
         }
+        if let mirror = file.publishTo {
+            // Only the form here; the password and TLS files are the publish's to find.
+            guard let url = URLComponents(string: mirror), url.scheme == "postgresql" || url.scheme == "postgres", url.host != nil else {
+                throw ConfigError(
+                    path, line: lines.line(of: "publish_to", section: ""), key: "publish_to",
+                    "must be a PostgreSQL URL such as postgresql://streamdb@db.example:5432/streamdb.")
+            }
+            guard url.password == nil else {
+                throw ConfigError(
+                    path, line: lines.line(of: "publish_to", section: ""), key: "publish_to",
+                    "holds a password; put it in $PGPASSWORD, ~/.pgpass or --pg-password-file instead.")
+            }
+            config.publishTo = mirror
+        }
         if let ping = file.pingURL {
             guard let url = pingURL(ping) else {
                 throw ConfigError(path, line: lines.line(of: "ping_url", section: ""), key: "ping_url", pingURLProblem(ping))

@@ -25,6 +25,8 @@ public struct StreamdbConfig: Sendable {
     /// the whole database.
     public var metricsFile: String?
     public var pingURL: URL?
+    /// The team mirror `streamdb sync` publishes to after each run (`publish_to`).
+    public var publishTo: String?
 
     /// One `[[source]]`.
     public struct Source: Sendable {

@@ -14,12 +14,13 @@ struct Streamdb: AsyncParsableCommand {
             file; the other commands read that history.
 
             Exit status: 0 ok; 1 partial (some streams failed, the rest was stored); 2 failed \
-            (nothing synced, bad arguments, or a query error); 3 another sync holds the database.
+            (nothing synced, bad arguments, or a query error); 3 another sync (or publisher) holds the \
+            database.
             """,
         version: StreamDBVersion.current,
         subcommands: [
             Sync.self, Demo.self, History.self, Regions.self, Streams.self, Show.self, Diff.self, SQL.self, Runs.self,
-            ScrubSecrets.self, Config.self, Events.self, Uptime.self, Flapping.self, Report.self,
+            ScrubSecrets.self, Config.self, Events.self, Uptime.self, Flapping.self, Report.self, Publish.self,
         ]
     )
 

@@ -5,6 +5,7 @@ import StreamDBAPI
 import StreamDBConfig
 import StreamDBModel
 import StreamDBOutput
+import StreamDBPostgres
 import StreamDBQuery
 import StreamDBStore
 import StreamDBSync
@@ -123,6 +124,14 @@ extension Streamdb {
             help: ArgumentHelp("Seconds one ping may take (default: 10). A ping never changes the run's outcome.", valueName: "seconds"))
         var pingTimeout: Double?
 
+        @Option(
+            help: ArgumentHelp(
+                "After the run, publish what is new to this team mirror (see `streamdb publish`); a failed publish is reported and keeps the sync. Default: publish_to of the config file.",
+                valueName: "postgresql-url"))
+        var publishTo: String?
+
+        @OptionGroup var mirror: MirrorOptions
+
         @Flag(help: "Print only errors (for cron).")
         var quiet = false
 
@@ -140,6 +149,7 @@ extension Streamdb {
             if let pingURL, StreamdbConfig.pingURL(pingURL) == nil {
                 throw ValidationError("--ping-url: '\(pingURL.prefix(80))' is not an http(s) URL (e.g. https://hc-ping.com/<uuid>).")
             }
+            if let publishTo { _ = try mirror.target(publishTo) }
             if let metricsFile, let problem = StreamdbConfig.metricsFileProblem(metricsFile) {
                 throw ValidationError("--metrics-file: \(problem)")
             }
@@ -174,7 +184,25 @@ extension Streamdb {
             }
             progress.finish()
             writeMetrics(outcomes, config: config, path: path)
+            // After every source that ran (ok or partial: what it stored is the history too).
+            let ran = outcomes.contains { if case .report = $0.result { true } else { false } }
+            if ran, let url = publishTo ?? config?.publishTo {
+                await publish(path: path, url: url, logger: logger)
+            }
             try report(outcomes, path: path)
+        }
+
+        /// Publishes after the run; a failure is reported in one sentence and changes nothing of the
+        /// sync (its data stays, the next publish copies it).
+        private func publish(path: String, url: String, logger: Logger) async {
+            do {
+                let target = try mirror.target(url)
+                let summary = try await Publisher.publish(databasePath: path, to: target, logger: logger)
+                if !quiet { print(summary.line(path: path, target: target)) }
+            } catch {
+                let message = (error as? any StreamDBError)?.message ?? "\(error)"
+                printError("the publish did not happen, the sync is kept and the next publish copies it: \(message)")
+            }
         }
 
         /// The metrics files: --metrics-file (or the config's metrics_file) with every source of the

@@ -1,0 +1,244 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import PostgresNIO
+import StreamDBModel
+import StreamDBStore
+
+/// What one publish did.
+public struct PublishSummary: Sendable {
+    /// The file's id in the mirror.
+    public let originID: Int
+    /// The file's runs this publish added: (runsFrom, runsTo].
+    public let runsFrom: Int64
+    public let runsTo: Int64
+    /// Rows inserted or changed per table, in the order they were sent.
+    public let rows: [(table: String, count: Int)]
+    /// Text values holding U+0000, which PostgreSQL text cannot: sent as U+FFFD.
+    public let replacedNULs: Int
+    public let seconds: Double
+
+    public var totalRows: Int { rows.reduce(0) { $0 + $1.count } }
+
+    /// One line: "published runs 4-6 of <path> to <target>: 1,234 rows (...) in 0.4 s".
+    public func line(path: String, target: PostgresTarget) -> String {
+        let what =
+            runsTo > runsFrom
+            ? (runsTo == runsFrom + 1 ? "run \(runsTo)" : "runs \(runsFrom + 1)-\(runsTo)") : "no new runs"
+        let detail = rows.filter { $0.count > 0 }.map { "\($0.table) \($0.count)" }.joined(separator: ", ")
+        let nul = replacedNULs > 0 ? "; \(replacedNULs) text values held U+0000, sent as U+FFFD" : ""
+        return
+            "published \(what) of \(path) to \(target): \(totalRows) rows\(detail.isEmpty ? "" : " (\(detail))") in \(String(format: "%.2f", seconds)) s\(nul)."
+    }
+}
+
+/// `streamdb publish`: copies what is new in one SQLite history into the team mirror, in one
+/// PostgreSQL transaction that also moves the origin's high-water marks. A publish stopped at any
+/// moment (killed, PostgreSQL restarted) leaves the mirror as the last one left it, and the next
+/// one copies exactly what is missing; publishing twice copies nothing the second time.
+public enum Publisher {
+    /// Rows read from SQLite and sent per COPY chunk.
+    static let chunkRows = 4000
+
+    /// - Parameters:
+    ///   - holdingSyncLock: the caller holds the database's ``SyncLock`` (`sync --publish-to`);
+    ///     otherwise publish takes it, so that no sync writes while it reads (exit 3 when one does).
+    public static func publish(
+        databasePath: String, to target: PostgresTarget, holdingSyncLock: Bool = false, logger: Logger
+    ) async throws -> PublishSummary {
+        let started = Date()
+        var lock: SyncLock?
+        if !holdingSyncLock {
+            do {
+                lock = try SyncLock(databasePath: databasePath, wait: false)
+            } catch let error as StoreError where error.reason == .busy {
+                throw PublishError(
+                    .busy,
+                    "a streamdb sync is writing \(databasePath); publish after it ends (sync --publish-to publishes when its run ends)."
+                )
+            }
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let store = try HistoryStore.openReadOnly(path: databasePath)
+        let (uuid, sourceNames, latest) = try store.readNow { db in
+            guard let uuid = try String.fetchOne(db, sql: "SELECT uuid FROM database_identity") else {
+                throw PublishError(.usage, "\(databasePath) has no database_identity row; run `streamdb sync` on it once.")
+            }
+            let names = try String.fetchAll(db, sql: "SELECT name FROM sources ORDER BY name")
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT coalesce(max(id), 0) FROM sync_runs), (SELECT coalesce(max(stream_id), 0) FROM streams),
+                           (SELECT coalesce(max(id), 0) FROM documents), (SELECT coalesce(max(id), 0) FROM sync_errors),
+                           (SELECT coalesce(max(id), 0) FROM presence_events), (SELECT coalesce(max(id), 0) FROM status_spans)
+                    """)!
+            let marks = PublishMarks(run: row[0], stream: row[1], document: row[2], error: row[3], presence: row[4], span: row[5])
+            return (uuid, names, marks)
+        }
+
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try target.configuration(), id: 1, logger: logger)
+        } catch {
+            throw PublishError.translating(error, target: target, doing: "connecting")
+        }
+        do {
+            try await PostgresSchema.migrate(connection, target: target, logger: logger)
+            let summary = try await connection.withTransaction(logger: logger) { connection in
+                try await publishInTransaction(
+                    connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest, databasePath: databasePath,
+                    target: target, started: started, logger: logger)
+            }
+            try? await connection.close()
+            return summary
+        } catch {
+            try? await connection.close()
+            throw PublishError.translating(error, target: target, doing: "publishing \(databasePath)")
+        }
+    }
+
+    private static func publishInTransaction(
+        _ connection: PostgresConnection, store: HistoryStore, uuid: String, sourceNames: [String], latest: PublishMarks,
+        databasePath: String, target: PostgresTarget, started: Date, logger: Logger
+    ) async throws -> PublishSummary {
+        // One publisher per file and per source at a time; the locks go with the transaction.
+        let originKey = "streamdb origin \(uuid)"
+        guard try await tryLock(originKey, connection, logger) else {
+            throw PublishError(.busy, "another streamdb is publishing \(databasePath) to \(target) right now; this one stops.")
+        }
+        for name in sourceNames {
+            guard try await tryLock("streamdb source \(name)", connection, logger) else {
+                throw PublishError(.busy, "another streamdb is publishing the source '\(name)' to \(target) right now; this one stops.")
+            }
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let path = URL(fileURLWithPath: databasePath).standardizedFileURL.path
+        let rows = try await connection.query(
+            """
+            INSERT INTO origins (database_uuid, host, path) VALUES (\(uuid), \(host), \(path))
+            ON CONFLICT (database_uuid) DO UPDATE SET host = excluded.host, path = excluded.path
+            RETURNING id, published_run_id, published_stream_id, published_document_id, published_error_id,
+                      published_presence_id, published_span_id
+            """, logger: logger)
+        var origin = 0
+        var previous = PublishMarks()
+        for try await (id, run, stream, document, error, presence, span) in rows.decode(
+            (Int, Int64, Int64, Int64, Int64, Int64, Int64).self)
+        {
+            origin = id
+            previous = PublishMarks(run: run, stream: stream, document: document, error: error, presence: presence, span: span)
+        }
+        // A source of this name published from another file would merge two histories.
+        let clashes = try await connection.query(
+            """
+            SELECT s.name, o.host, o.path FROM sources AS s JOIN origins AS o ON o.id = s.origin_id
+            WHERE s.origin_id <> \(origin) AND s.name = ANY(\(sourceNames))
+            """, logger: logger)
+        for try await (name, otherHost, otherPath) in clashes.decode((String, String, String).self) {
+            throw PublishError(
+                .conflict,
+                "the mirror at \(target) already has a source '\(name)' published from \(otherPath) on \(otherHost); sources are named once across hosts: rename this one (streamdb config) or publish from that host."
+            )
+        }
+        var running: [Int64] = []
+        let offset = Int64(origin) << 40
+        for try await id in try await connection.query(
+            "SELECT local_id(id) FROM sync_runs WHERE origin_id = \(origin) AND outcome = 'running'", logger: logger
+        ).decode(Int64.self) {
+            running.append(id)
+        }
+
+        let marks: [String: (any DatabaseValueConvertible)?] = [
+            "o": offset, "origin": origin, "prev_run": previous.run, "prev_stream": previous.stream,
+            "prev_document": previous.document, "prev_error": previous.error, "prev_presence": previous.presence,
+            "prev_span": previous.span,
+        ]
+        var counts: [(String, Int)] = []
+        var replaced = 0
+        for table in MirrorTable.all(after: previous, runningRuns: running) {
+            let (count, nuls) = try await copy(table, from: store, marks: marks, into: connection, logger: logger)
+            counts.append((table.name, count))
+            replaced += nuls
+        }
+        let rowsCopied = counts.reduce(0) { $0 + $1.1 }
+        try await connection.query(
+            """
+            UPDATE origins SET last_published_at = now(), published_run_id = \(latest.run),
+                published_stream_id = \(latest.stream), published_document_id = \(latest.document),
+                published_error_id = \(latest.error), published_presence_id = \(latest.presence),
+                published_span_id = \(latest.span)
+            WHERE id = \(origin)
+            """, logger: logger)
+        let startedAt = started
+        try await connection.query(
+            """
+            INSERT INTO publishes (origin_id, started_at, runs_from, runs_to, rows_copied, streamdb_version)
+            VALUES (\(origin), \(startedAt), \(previous.run), \(latest.run), \(rowsCopied), \(StreamDBVersion.current))
+            """, logger: logger)
+        return PublishSummary(
+            originID: origin, runsFrom: previous.run, runsTo: latest.run, rows: counts, replacedNULs: replaced,
+            seconds: Date().timeIntervalSince(started))
+    }
+
+    private static func tryLock(_ key: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        for try await granted in try await connection.query(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(\(key), 0))", logger: logger
+        ).decode(Bool.self) {
+            return granted
+        }
+        return false
+    }
+
+    /// Sends `table`'s rows, a chunk at a time, with one COPY; staged first when they may exist.
+    private static func copy(
+        _ table: MirrorTable, from store: HistoryStore, marks: [String: (any DatabaseValueConvertible)?],
+        into connection: PostgresConnection, logger: Logger
+    ) async throws -> (rows: Int, nuls: Int) {
+        var destination = table.name
+        if table.conflict != .none {
+            destination = "stage_\(table.name)"
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(destination) (LIKE \(table.name)) ON COMMIT DROP"), logger: logger)
+        }
+        var total = 0
+        var nuls = 0
+        try await connection.copyFrom(table: destination, columns: table.columns, logger: logger) { writer in
+            var after: [DatabaseValue]? = nil
+            while true {
+                let (text, count, last) = try store.readNow { db -> (CopyText, Int, [DatabaseValue]?) in
+                    var named = marks
+                    for (index, value) in (after ?? []).enumerated() { named["k\(index)"] = value }
+                    let statement = try db.cachedStatement(sql: table.chunkQuery(after: after != nil, limit: chunkRows))
+                    var text = CopyText(capacity: 1 << 20)
+                    var count = 0
+                    var last: [DatabaseValue]?
+                    let rows = try Row.fetchCursor(statement, arguments: StatementArguments(named))
+                    while let row = try rows.next() {
+                        text.append(row, count: table.columns.count)
+                        count += 1
+                        if count == chunkRows {
+                            last = (table.columns.count..<(table.columns.count + table.key.count)).map { row[$0] as DatabaseValue }
+                        }
+                    }
+                    return (text, count, last)
+                }
+                if count > 0 { try await writer.write(text.buffer) }
+                total += count
+                nuls += text.replacedNULs
+                guard let last else { break }
+                after = last
+            }
+        }
+        if table.conflict != .none {
+            guard total > 0 else { return (0, nuls) }
+            total = 0
+            for try await count in try await connection.query(PostgresQuery(unsafeSQL: table.mergeStatement), logger: logger)
+                .decode(Int.self)
+            {
+                total = count
+            }
+        }
+        return (total, nuls)
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import GRDB
+import StreamDBModel
+import StreamDBStore
+import StreamSim
+import Testing
+
+/// The team mirror: `streamdb publish` into a real PostgreSQL (initdb and pg_ctl on a temporary
+/// folder, on loopback), from two hosts' SQLite files.
+@Suite(
+    "Team mirror on PostgreSQL", .serialized,
+    .enabled(if: PostgresServer.available, "PostgreSQL's initdb is not installed (Debian's postgresql package; .ci/run installs it)"))
+struct MirrorTests {
+    /// A table compared row by row between a SQLite file and its origin in the mirror: each
+    /// column as text, ids of the file as the mirror's `local_id`.
+    struct Table {
+        enum Kind { case plain, id, status, hash }
+        let name: String
+        let columns: [(String, Kind)]
+        let key: String
+        /// The column whose id says the row's origin (`origin_id` where the table has one).
+        let originColumn: String
+
+        func sqlite() -> String {
+            let list = columns.map { column, kind -> String in
+                switch kind {
+                case .plain, .id: return column
+                case .status: return "CASE WHEN \(column) IS NULL THEN NULL ELSE json_quote(\(column)) END"
+                case .hash: return "CASE typeof(\(column)) WHEN 'blob' THEN lower(hex(\(column))) ELSE \(column) END"
+                }
+            }
+            return "SELECT \(list.joined(separator: ", ")) FROM \(name) ORDER BY \(key)"
+        }
+
+        func postgres(origin: Int) -> String {
+            let list = columns.map { column, kind -> String in
+                kind == .id ? "local_id(\(column))::text" : "\(column)::text"
+            }
+            let filter = originColumn == "origin_id" ? "origin_id = \(origin)" : "origin_of(\(originColumn)) = \(origin)"
+            let order = key.split(separator: ",").map { column -> String in
+                let name = column.trimmingCharacters(in: .whitespaces)
+                return columns.first { $0.0 == name }?.1 == .id ? "local_id(\(name))" : name
+            }
+            return "SELECT \(list.joined(separator: ", ")) FROM \(name) WHERE \(filter) ORDER BY \(order.joined(separator: ", "))"
+        }
+    }
+
+    static let tables: [Table] = [
+        Table(
+            name: "sources",
+            columns: [("id", .id), ("name", .plain), ("base_url", .plain), ("first_synced_at", .plain), ("last_synced_at", .plain)],
+            key: "id", originColumn: "id"),
+        Table(
+            name: "sync_runs",
+            columns: [
+                ("id", .id), ("started_at", .plain), ("finished_at", .plain), ("source_url", .plain), ("outcome", .plain),
+                ("listing", .plain), ("streams_seen", .plain), ("streams_new", .plain), ("streams_changed", .plain),
+                ("streams_unchanged", .plain), ("streams_gone", .plain), ("streams_back", .plain), ("errors", .plain),
+                ("message", .plain), ("streamdb_version", .plain), ("source_id", .id),
+            ], key: "id", originColumn: "id"),
+        Table(
+            name: "sync_errors",
+            columns: [
+                ("id", .id), ("sync_run_id", .id), ("job_uid", .plain), ("kind", .plain), ("http_status", .plain), ("url", .plain),
+                ("attempts", .plain), ("message", .plain), ("occurred_at", .plain),
+            ], key: "id", originColumn: "id"),
+        Table(
+            name: "documents",
+            columns: [("id", .id), ("sha256", .plain), ("json", .plain), ("raw", .plain), ("parse_error", .plain), ("served", .plain)],
+            key: "id", originColumn: "id"),
+        Table(
+            name: "regions", columns: [("id", .plain), ("title", .plain), ("first_seen_at", .plain)], key: "id", originColumn: "origin_id"),
+        Table(
+            name: "document_regions", columns: [("document_id", .id), ("position", .plain), ("region_id", .plain)],
+            key: "document_id, position", originColumn: "document_id"),
+        Table(
+            name: "config_areas",
+            columns: [("document_id", .id), ("position", .plain), ("area_id", .plain), ("shape", .plain), ("point_count", .plain)],
+            key: "document_id, position", originColumn: "document_id"),
+        Table(
+            name: "config_fences", columns: [("document_id", .id), ("position", .plain), ("fence_id", .plain), ("fence", .plain)],
+            key: "document_id, position", originColumn: "document_id"),
+        Table(
+            name: "config_case_types", columns: [("document_id", .id), ("case_type", .plain)], key: "document_id",
+            originColumn: "document_id"),
+        Table(
+            name: "streams",
+            columns: [
+                ("stream_id", .id), ("job_uid", .plain), ("id", .plain), ("status", .status), ("stream_uid", .plain),
+                ("camera_group_uid", .plain), ("case_type", .plain), ("stream_case_type", .plain), ("ovms_client", .plain),
+                ("created_at", .plain), ("updated_at", .plain), ("first_seen_at", .plain), ("last_seen_at", .plain),
+                ("last_seen_run_id", .id), ("gone_at", .plain), ("current_version", .plain), ("current_content_hash", .plain),
+                ("served_digest", .plain), ("source_id", .id),
+            ], key: "stream_id", originColumn: "stream_id"),
+        Table(
+            name: "versions",
+            columns: [
+                ("stream_id", .id), ("version", .plain), ("observed_at", .plain), ("sync_run_id", .id), ("content_hash", .hash),
+                ("status", .status), ("server_updated_at", .plain), ("rest_id", .id), ("platform_config_id", .id),
+                ("binary_config_id", .id), ("status_changed_at", .plain), ("status_changed_at_source", .plain),
+            ], key: "stream_id, version", originColumn: "stream_id"),
+        Table(
+            name: "presence_events",
+            columns: [
+                ("id", .id), ("stream_id", .id), ("event", .plain), ("status", .status), ("previous_status", .status),
+                ("observed_at", .plain), ("server_updated_at", .plain), ("changed_at", .plain), ("changed_at_source", .plain),
+                ("sync_run_id", .id), ("version", .plain),
+            ], key: "id", originColumn: "id"),
+        Table(
+            name: "status_spans",
+            columns: [
+                ("id", .id), ("stream_id", .id), ("started_by", .plain), ("status", .status), ("started_us", .plain),
+                ("ended_us", .plain), ("from_server", .plain), ("version", .plain), ("sync_run_id", .id), ("previous_status", .status),
+            ], key: "id", originColumn: "id"),
+        Table(
+            name: "document_changes",
+            columns: [
+                ("stream_id", .id), ("version", .plain), ("observed_at", .plain), ("sync_run_id", .id), ("platform_config_id", .id),
+                ("previous_config_id", .id), ("rest_id", .id), ("previous_rest_id", .id),
+            ], key: "stream_id, version", originColumn: "stream_id"),
+        Table(
+            name: "stream_replacements",
+            columns: [
+                ("old_stream_id", .id), ("new_stream_id", .id), ("stream_uid", .plain), ("case_type", .plain), ("detected_at", .plain),
+                ("sync_run_id", .id), ("verdict", .plain),
+            ], key: "old_stream_id, new_stream_id", originColumn: "old_stream_id"),
+    ]
+
+    /// Every table of `path` equals its origin in the mirror, row for row and column for column;
+    /// returns the rows compared per table.
+    static func expectMirrored(_ path: String, in server: PostgresServer, sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> [String: Int]
+    {
+        let queue = try DatabaseQueue(
+            path: path,
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }())
+        let uuid = try await queue.read { db in try String.fetchOne(db, sql: "SELECT uuid FROM database_identity") }!
+        let origins = try await server.rows("SELECT id::text FROM origins WHERE database_uuid = '\(uuid)'")
+        let origin = try #require(Int(origins.first?.first.flatMap { $0 } ?? ""), "no origin for \(path)", sourceLocation: sourceLocation)
+        var counts: [String: Int] = [:]
+        for table in tables {
+            let local: [[String?]] = try await queue.read { db in
+                try Row.fetchAll(db, sql: table.sqlite()).map { row in
+                    row.databaseValues.map { value -> String? in
+                        switch value.storage {
+                        case .null: return nil
+                        case .int64(let number): return String(number)
+                        case .double(let number): return String(number)
+                        case .string(let text): return text
+                        case .blob(let data): return data.map { String(format: "%02x", $0) }.joined()
+                        }
+                    }
+                }
+            }
+            let mirrored = try await server.rows(table.postgres(origin: origin))
+            #expect(
+                mirrored.count == local.count, "\(table.name): \(mirrored.count) rows in the mirror, \(local.count) in \(path)",
+                sourceLocation: sourceLocation)
+            if let index = local.indices.first(where: { $0 < mirrored.count && local[$0] != mirrored[$0] }) {
+                Issue.record(
+                    "\(table.name) differs at row \(index): \(local[index]) in the file, \(mirrored[index]) in the mirror",
+                    sourceLocation: sourceLocation)
+            }
+            counts[table.name] = local.count
+        }
+        return counts
+    }
+
+    /// One host: a simulator, its SQLite file, a source name.
+    struct Host {
+        let harness: TestHarness
+        let source: String
+        var db: [String] { ["--db", harness.databasePath] }
+
+        func sync() async throws {
+            let result = try await BuiltProduct.run(["sync", "--url", harness.server.baseURL, "--source", source, "--quiet"] + db)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+    }
+
+    @Test(
+        "Two hosts publish into one PostgreSQL while publishes are killed at random moments and PostgreSQL restarts mid-publish; the mirror then holds exactly both histories, and a second publish copies nothing"
+    )
+    func twoHostsKilledAndRestarted() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try await withHarness(streams: 24, seed: 31) { a in
+            try await withHarness(streams: 16, seed: 32) { b in
+                let hosts = [Host(harness: a, source: "minsk"), Host(harness: b, source: "brest")]
+                let publish = { (host: Host) in ["publish", "--to", server.url] + host.db }
+                for host in hosts { try await host.sync() }
+                var random = SystemRandomNumberGenerator()
+                var killed = 0
+                var restarted = 0
+                for round in 0..<14 {
+                    let host = hosts[round % 2]
+                    // New history between publishes: status changes, edits, deletions, a replacement.
+                    _ = host.harness.fleet.tick()
+                    if round == 4, let uid = host.harness.fleet.liveStreams.first?.jobUID { _ = host.harness.fleet.replace(uid) }
+                    try await host.sync()
+                    let (process, _, _) = try BuiltProduct.launch(publish(host), environment: server.environment)
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &random)))
+                    if round % 5 == 3 {
+                        // PostgreSQL goes away under the publish, and comes back.
+                        try server.restart()
+                        restarted += 1
+                        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+                        #expect([0, 2].contains(process.terminationStatus), "a publish cut off by a restart exits 2")
+                    } else {
+                        if process.isRunning { killed += 1 }
+                        kill(process.processIdentifier, SIGKILL)
+                        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                    }
+                }
+                #expect(killed >= 3, "the kills should land while publishes run (\(killed) did)")
+                #expect(restarted >= 2)
+                // The mirror never holds half a publish: what is there is a whole number of publishes.
+                for host in hosts {
+                    let result = try await BuiltProduct.run(publish(host), environment: server.environment)
+                    #expect(result.status == 0, "\(result.stderr)")
+                    #expect(result.stdout.hasPrefix("published "), "\(result.stdout)")
+                }
+                var total: [String: Int] = [:]
+                for host in hosts {
+                    let counts = try await Self.expectMirrored(host.harness.databasePath, in: server)
+                    #expect(counts["versions", default: 0] > 40 && counts["documents", default: 0] > 40, "\(counts)")
+                    total.merge(counts, uniquingKeysWith: +)
+                }
+                // The union and nothing else: every table's rows are those of the two files.
+                for table in Self.tables {
+                    let rows = try await server.rows("SELECT count(*)::text FROM \(table.name)")
+                    #expect(Int(rows[0][0] ?? "") == total[table.name], "\(table.name)")
+                }
+                #expect(try await server.rows("SELECT count(*)::text FROM stream_replacements WHERE verdict = 'replaced'")[0][0] == "1")
+                // Publishing again copies nothing.
+                for host in hosts {
+                    let again = try await BuiltProduct.run(publish(host), environment: server.environment)
+                    #expect(
+                        again.status == 0 && again.stdout.contains("no new runs") && again.stdout.contains(": 0 rows"), "\(again.stdout)")
+                }
+                // The password is never printed or stored.
+                let everything = try await server.rows("SELECT string_agg(t::text, ' ') FROM (SELECT * FROM origins) AS t")
+                #expect(!(everything[0][0] ?? "").contains(server.password))
+            }
+        }
+    }
+
+    @Test(
+        "A publisher of the same file or of a source another publisher holds exits 3; a source of that name from another file, a newer mirror schema, a refused password and a password in the URL are each one sentence and exit 2"
+    )
+    func refusals() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try await withHarness(streams: 6, seed: 41) { a in
+            try await withHarness(streams: 5, seed: 42) { b in
+                let first = Host(harness: a, source: "gomel")
+                let twin = Host(harness: b, source: "gomel")
+                try await first.sync()
+                try await twin.sync()
+                let ok = try await BuiltProduct.run(["publish", "--to", server.url] + first.db, environment: server.environment)
+                #expect(ok.status == 0, "\(ok.stderr)")
+
+                // Another file with a source of the same name would merge two histories.
+                let clash = try await BuiltProduct.run(["publish", "--to", server.url] + twin.db, environment: server.environment)
+                #expect(clash.status == 2)
+                #expect(clash.stderr.contains("already has a source 'gomel' published from \(a.databasePath)"), "\(clash.stderr)")
+                #expect(clash.stderr.split(separator: "\n").count == 1)
+
+                // A sync writing the file: the publish waits for nothing and says so.
+                var lock: SyncLock? = try SyncLock(databasePath: a.databasePath, wait: false)
+                let busy = try await BuiltProduct.run(["publish", "--to", server.url] + first.db, environment: server.environment)
+                #expect(lock != nil)
+                lock = nil
+                #expect(busy.status == 3 && busy.stderr.contains("a streamdb sync is writing"), "\(busy.stderr)")
+
+                // A password refused: one sentence naming where it came from, never the password.
+                let wrong = try await BuiltProduct.run(
+                    ["publish", "--to", server.url] + first.db, environment: ["PGPASSWORD": "not-the-password-42"])
+                #expect(wrong.status == 2)
+                #expect(wrong.stderr.contains("refused the login of streamdb (the password from $PGPASSWORD)"), "\(wrong.stderr)")
+                #expect(!wrong.stderr.contains("not-the-password-42"))
+                let inURL = try await BuiltProduct.run(
+                    ["publish", "--to", server.url.replacingOccurrences(of: "streamdb@", with: "streamdb:hunter2@")] + first.db)
+                #expect(
+                    inURL.status == 2 && inURL.stderr.contains("holds a password") && !inURL.stderr.contains("hunter2"), "\(inURL.stderr)")
+                // The password from a file given on the command line.
+                let file = a.directory.appending(path: "pgpass").path
+                try server.password.write(toFile: file, atomically: true, encoding: .utf8)
+                let fromFile = try await BuiltProduct.run(["publish", "--to", server.url, "--pg-password-file", file] + first.db)
+                #expect(fromFile.status == 0, "\(fromFile.stderr)")
+
+                // A mirror migrated by a newer streamdb is left alone.
+                _ = try await server.rows("INSERT INTO streamdb_migrations (identifier) VALUES ('9999_future') RETURNING identifier")
+                let newer = try await BuiltProduct.run(["publish", "--to", server.url] + first.db, environment: server.environment)
+                #expect(newer.status == 2 && newer.stderr.contains("migrated by a newer streamdb (9999_future)"), "\(newer.stderr)")
+                _ = try await server.rows("DELETE FROM streamdb_migrations WHERE identifier = '9999_future' RETURNING identifier")
+
+                // A second publisher of a source held by another: exit 3 while the lock is held.
+                let holder = try await server.holdAdvisoryLock("streamdb source gomel")
+                let second = try await BuiltProduct.run(["publish", "--to", server.url] + first.db, environment: server.environment)
+                try await holder.release()
+                #expect(second.status == 3 && second.stderr.contains("publishing the source 'gomel'"), "\(second.stderr)")
+
+                // sync --publish-to: the sync stands when the mirror cannot be reached.
+                _ = a.fleet.tick()
+                let unreachable = "postgresql://streamdb@127.0.0.1:1/mirror?sslmode=disable"
+                let synced = try await BuiltProduct.run(
+                    ["sync", "--url", a.server.baseURL, "--source", "gomel", "--publish-to", unreachable] + first.db,
+                    environment: server.environment)
+                #expect(synced.status == 0, "\(synced.stderr)")
+                #expect(synced.stderr.contains("the publish did not happen, the sync is kept"), "\(synced.stderr)")
+                let published = try await BuiltProduct.run(
+                    ["sync", "--url", a.server.baseURL, "--source", "gomel", "--publish-to", server.url] + first.db,
+                    environment: server.environment)
+                #expect(published.status == 0 && published.stdout.contains("published runs"), "\(published.stdout) \(published.stderr)")
+                _ = try await Self.expectMirrored(a.databasePath, in: server)
+            }
+        }
+    }
+}
