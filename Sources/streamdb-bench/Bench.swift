@@ -258,6 +258,7 @@ struct StreamdbBench: AsyncParsableCommand {
             report.queries.append((name, percentiles(samples)))
         }
         report.htmlReportBytes = fileSize(work.appending(path: "report.html").path())
+        try mirror(binary: binary, work: work, db: db, report: &report)
     }
 
     /// `status_intervals` as migration 0001 defined it: a window function over `status_history`.

@@ -77,6 +77,8 @@ struct Report {
         static let eventsSeconds = 0.2  // events --since 1d, with process start
         static let htmlReportBytes = 2_000_000  // report --html over 7 days
         static let statusOnlyBytes = 300.0
+        static let firstPublishSeconds = 60.0  // the query database (10,000 x 100) into PostgreSQL
+        static let unchangedPublishSeconds = 0.5  // after an unchanged sync of it
         /// Fewer status-only versions than this fit in the free space of pages already there.
         static let fewestVersionsJudged = 100
     }
@@ -91,6 +93,8 @@ struct Report {
     var processStart: (median: Double, p95: Double) = (0, 0)
     /// The size of `report --html` over the last 7 days of the query database.
     var htmlReportBytes: Int?
+    var mirror: MirrorFigures?
+    var mirrorSkipped: String?
     var queries: [(String, (median: Double, p95: Double))] = []
 
     func markdown(command: String, analysisPath: String) -> String {
@@ -205,11 +209,37 @@ struct Report {
         for (n, bytes) in fileSizes {
             out += "| \(n) | \(bytes / 1024) KiB |\n"
         }
+        out += mirrorSection()
         out += targets()
         if let analysis = try? String(contentsOfFile: analysisPath, encoding: .utf8) {
             out += "\n" + analysis
         }
         return out
+    }
+
+    /// 6. The team mirror.
+    func mirrorSection() -> String {
+        func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+        func mark(_ ok: Bool) -> String { ok ? "met" : "**not met**" }
+        guard let m = mirror else {
+            return mirrorSkipped.map { "\n## 6. Team mirror (`streamdb publish`)\n\nNot measured: \($0).\n" } ?? ""
+        }
+        let unchanged = percentiles(m.afterUnchanged)
+        let nothing = percentiles(m.nothingNew)
+        return """
+
+            ## 6. Team mirror (`streamdb publish` of the query database into PostgreSQL on loopback)
+
+            A PostgreSQL started for the run (initdb, pg_ctl, fsync on); whole `streamdb publish`
+            processes. The mirror holds \(m.rowsPublished) rows after them, \(m.mirrorBytes / 1_048_576) MiB.
+
+            | publish | median | p95 | peak RSS | target |
+            | --- | ---: | ---: | ---: | --- |
+            | the first, of the whole history | \(String(format: "%.1f s", m.first.seconds)) | | \(String(format: "%.0f MiB", m.first.peakRSS)) | <= 60 s: \(mark(m.first.seconds <= Target.firstPublishSeconds)) |
+            | after an unchanged sync (a run that saw every stream again) | \(ms(unchanged.median)) | \(ms(unchanged.p95)) | | <= 0.5 s: \(mark(unchanged.median <= Target.unchangedPublishSeconds)) |
+            | with nothing new | \(ms(nothing.median)) | \(ms(nothing.p95)) | | |
+
+            """
     }
 
     /// Each target, this run's figure for it, and how far the figure is from it.
@@ -281,6 +311,16 @@ struct Report {
             add(
                 "5. status-only version < 300 B (\(s.streams) streams, \(s.versions) versions)", String(format: "%.0f B", s.perVersion),
                 met: s.perVersion < Target.statusOnlyBytes, far: String(format: "%.0f B over", s.perVersion - Target.statusOnlyBytes))
+        }
+        if let m = mirror {
+            add(
+                "6. first publish of the query database <= 60 s", String(format: "%.1f s", m.first.seconds),
+                met: m.first.seconds <= Target.firstPublishSeconds,
+                far: String(format: "%.1f s over", m.first.seconds - Target.firstPublishSeconds))
+            let p = percentiles(m.afterUnchanged)
+            add(
+                "6. publish after an unchanged sync <= 0.5 s", ms(p.median), met: p.median <= Target.unchangedPublishSeconds,
+                far: "\(ms(p.median - Target.unchangedPublishSeconds)) over")
         }
         var out = """
 
