@@ -5,6 +5,7 @@ import NIOCore
 import PostgresNIO
 import StreamDBModel
 import StreamDBStore
+import Synchronization
 
 /// What one publish did.
 public struct PublishSummary: Sendable {
@@ -84,11 +85,13 @@ public enum Publisher {
             throw PublishError.translating(error, target: target, doing: "connecting")
         }
         do {
-            try await PostgresSchema.migrate(connection, target: target, logger: logger)
-            let summary = try await connection.withTransaction(logger: logger) { connection in
-                try await publishInTransaction(
-                    connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest, databasePath: databasePath,
-                    target: target, started: started, logger: logger)
+            let summary = try await untilClosed(connection, target: target) {
+                try await PostgresSchema.migrate(connection, target: target, logger: logger)
+                return try await connection.withTransaction(logger: logger) { connection in
+                    try await publishInTransaction(
+                        connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest,
+                        databasePath: databasePath, target: target, started: started, logger: logger)
+                }
             }
             try? await connection.close()
             return summary
@@ -181,6 +184,34 @@ public enum Publisher {
             seconds: Date().timeIntervalSince(started))
     }
 
+    /// Runs `body`, failing it when the connection closes under it (PostgreSQL stopped or
+    /// restarted): a COPY or query in flight is then not always completed by PostgresNIO, and the
+    /// publish would wait forever. The work is cancelled, and the error thrown at most 2 s later.
+    static func untilClosed<T: Sendable>(
+        _ connection: PostgresConnection, target: PostgresTarget, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let work = Task { try await body() }
+        let once = Once()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            @Sendable func resume(_ result: Result<T, any Error>) {
+                if once.first() { continuation.resume(with: result) }
+            }
+            Task { resume(await work.result) }
+            connection.closeFuture.whenComplete { _ in
+                work.cancel()
+                Task {
+                    try? await Task.sleep(for: .seconds(2))
+                    resume(
+                        .failure(
+                            PublishError(
+                                .postgres,
+                                "PostgreSQL at \(target) closed the connection (stopped or restarted); nothing of this publish was kept, the next one resumes."
+                            )))
+                }
+            }
+        }
+    }
+
     private static func tryLock(_ key: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
         for try await granted in try await connection.query(
             "SELECT pg_try_advisory_xact_lock(hashtextextended(\(key), 0))", logger: logger
@@ -240,5 +271,17 @@ public enum Publisher {
             }
         }
         return (total, nuls)
+    }
+}
+
+/// True the first time only, from any thread.
+private final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func first() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }

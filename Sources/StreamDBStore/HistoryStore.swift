@@ -66,6 +66,22 @@ public final class HistoryStore: Sendable {
         return HistoryStore(path: path, database: pool, checkedAt: checkedAt, checkedThisRun: checkedThisRun)
     }
 
+    /// Closes a store written as a copy of another history (the team mirror's, for the query
+    /// commands): everything in the main file and the write-ahead log gone, so that the file alone
+    /// opens read-only.
+    public func closeAsCopy() throws {
+        guard let pool = database as? DatabasePool else { return }
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                try db.execute(sql: "PRAGMA journal_mode = DELETE")
+            }
+            try pool.close()
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
     /// Closes a store opened for writing after a sync that ended normally (whatever its outcome),
     /// and leaves an ``IntegrityMarker`` describing the file as closed, so that the next sync can
     /// tell whether anything else changed it. Not called after a failure: the next sync then

@@ -62,7 +62,7 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let history = try database.open(try database.loadConfig())
+            let history = try await database.open(try database.loadConfig())
             let old: StoredVersion
             let new: StoredVersion
             if follow {

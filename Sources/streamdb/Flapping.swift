@@ -42,7 +42,7 @@ extension Streamdb {
             let context = try output.context(config)
             let (since, until) = try parseWindow(since: self.since, until: self.until, zone: context.zone, defaultLength: 86_400)
             let rule = try rule.rule(config)
-            let result = try database.open(config).flapping(
+            let result = try await database.open(config).flapping(
                 since: since, until: until, rule: rule, source: source, region: region, caseType: caseType)
             if context.readable {
                 print(

@@ -56,7 +56,7 @@ extension Streamdb {
             let (sinceTime, untilTime) = try parseWindow(since: since, until: until, zone: context.zone)
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             if follow, moment != nil { throw ValidationError("--follow shows the chain as it is now; leave out --as-of.") }
-            let history = try database.open(config)
+            let history = try await database.open(config)
             let timeline =
                 follow
                 ? try history.followedTimeline(jobUID: jobUID, since: sinceTime, until: untilTime)

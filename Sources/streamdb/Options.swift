@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import StreamDBConfig
 import StreamDBModel
 import StreamDBOutput
+import StreamDBPostgres
 import StreamDBQuery
 
 /// `--db` and `--config`, shared by every command.
@@ -10,7 +12,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The history database.", discussion: "Default: $STREAMDB_DB, else the config file's db, else ./streamdb.sqlite.",
+            "The history database: a file, or a team mirror (postgresql://user@host:5432/db).",
+            discussion:
+                "Default: $STREAMDB_DB, else the config file's db, else ./streamdb.sqlite. A mirror's password comes from $PGPASSWORD, ~/.pgpass or $STREAMDB_PG_PASSWORD_FILE.",
             valueName: "path"))
     var db: String?
 
@@ -32,8 +36,8 @@ struct DatabaseOptions: ParsableArguments {
         db ?? environment("STREAMDB_DB") ?? config?.db ?? "streamdb.sqlite"
     }
 
-    /// The history, opened read-only.
-    func open(_ config: StreamdbConfig?) throws -> HistoryReader { try HistoryReader.open(path: path(config)) }
+    /// The history, opened read-only: a file, or a team mirror's copy (`postgresql://...`).
+    func open(_ config: StreamdbConfig?) async throws -> HistoryReader { try await openHistory(path(config)) }
 }
 
 /// `--db` alone, for `show`, whose `--config` prints a stream's config: the config file is then
@@ -48,10 +52,34 @@ struct DatabaseOnlyOptions: ParsableArguments {
     var db: String?
 
     /// The history, opened read-only.
-    func open() throws -> HistoryReader {
+    func open() async throws -> HistoryReader {
         let config = try StreamdbConfig.locate(flag: nil, environment: ProcessInfo.processInfo.environment)
             .map { try StreamdbConfig.load(path: $0.path) }
-        return try HistoryReader.open(path: db ?? environment("STREAMDB_DB") ?? config?.db ?? "streamdb.sqlite")
+        return try await openHistory(db ?? environment("STREAMDB_DB") ?? config?.db ?? "streamdb.sqlite")
+    }
+}
+
+/// A history file, or, for `postgresql://...`, the team mirror's history copied into a temporary
+/// file (``MirrorSnapshot``) that is removed once open: the query commands read both the same way.
+func openHistory(_ location: String) async throws -> HistoryReader {
+    guard location.hasPrefix("postgresql://") || location.hasPrefix("postgres://") else {
+        return try HistoryReader.open(path: location)
+    }
+    let target = try PostgresTarget(
+        url: location, passwordFile: environment("STREAMDB_PG_PASSWORD_FILE"), environment: ProcessInfo.processInfo.environment)
+    let path = FileManager.default.temporaryDirectory.appending(path: "streamdb-mirror-\(UUID().uuidString).sqlite").path
+    func remove() {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+    do {
+        try await MirrorSnapshot.materialise(
+            target, into: path, logger: Logger(label: "streamdb", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let reader = try HistoryReader.open(path: path)
+        remove()
+        return reader
+    } catch {
+        remove()
+        throw error
     }
 }
 

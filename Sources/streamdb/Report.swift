@@ -71,7 +71,7 @@ extension Streamdb {
             filter.caseType = caseType
             filter.timelines = streams
             filter.flapRule = try flapRule.rule(config)
-            let report = try database.open(config).fleetReport(filter)
+            let report = try await database.open(config).fleetReport(filter)
             let page = try HTMLReport(report, labels: context.labels, zone: context.zone).rendered()
             try AtomicFile.write(page, to: html)
             print("wrote \(html): \(report.streams.count) timelines of \(report.streamsInWindow) streams, \(page.utf8.count / 1024) KiB")

@@ -28,7 +28,7 @@ extension Streamdb {
         func run() async throws {
             let config = try database.loadConfig()
             let context = try output.context(config)
-            let ledger = try database.open(config).runs(last: last, errorLimit: maxErrors, source: source)
+            let ledger = try await database.open(config).runs(last: last, errorLimit: maxErrors, source: source)
             print(SyncRunReport(ledger).rendered(context), terminator: "")
             guard context.readable, !ledger.errors.isEmpty else { return }
             print("\nerrors (first \(maxErrors); all in the sync_errors table):")

@@ -30,7 +30,7 @@ extension Streamdb {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw InputError("no SQL given.")
             }
-            let result = try database.open(try database.loadConfig()).sql(text)
+            let result = try await database.open(try database.loadConfig()).sql(text)
             print(result.table.rendered(as: format, width: wide ? nil : terminalWidth()), terminator: "")
         }
     }

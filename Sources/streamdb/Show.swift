@@ -41,7 +41,7 @@ extension Streamdb {
 
         func run() async throws {
             let moment = try asOf.map { try parseTime($0, option: "--as-of") }
-            let stored = try database.open().version(of: jobUID, number: version, asOf: moment)
+            let stored = try await database.open().version(of: jobUID, number: version, asOf: moment)
             if config {
                 print(canonical ? try stored.config().prettyText : JSONTextPretty.format(try stored.servedConfigText()))
             } else if canonical, case .object(var members) = try stored.payloadDocument() {

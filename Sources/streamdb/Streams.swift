@@ -61,7 +61,7 @@ extension Streamdb {
             filter.sort = sort
             filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            let streams = try database.open(config).streams(filter)
+            let streams = try await database.open(config).streams(filter)
             print(streams.rendered(context), terminator: "")
             if let why = streams.emptyBecause { printError(why) }
         }

@@ -166,6 +166,10 @@ extension Streamdb {
             let logger = bootstrapLogging(level: quiet ? .error : (verbose ? .info : .warning))
             let config = try database.loadConfig()
             let path = database.path(config)
+            if path.hasPrefix("postgresql://") || path.hasPrefix("postgres://") {
+                throw InputError(
+                    "sync writes a SQLite file, not a team mirror: give --db a file, and the mirror to --publish-to.")
+            }
             var session = SyncSession(databasePath: path, targets: try targets(config))
             session.wait = wait
             session.integrityCheck = checkIntegrity ? .always : .whenDue

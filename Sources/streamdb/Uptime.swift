@@ -46,7 +46,7 @@ extension Streamdb {
             let context = try output.context(config)
             let (since, until) = try parseWindow(since: self.since, until: self.until, zone: context.zone, defaultLength: 86_400)
             let raw = try upStatuses(up, config: config, labels: context.labels)
-            var uptime = try database.open(config).uptime(
+            var uptime = try await database.open(config).uptime(
                 since: since, until: until, up: raw, by: by, source: source, flapRule: try flapRule.rule(config))
             if let below { uptime = uptime.filtered { ($0.availability ?? 1) < below } }
             let key: String

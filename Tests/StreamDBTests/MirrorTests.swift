@@ -236,6 +236,18 @@ struct MirrorTests {
                     #expect(Int(rows[0][0] ?? "") == total[table.name], "\(table.name)")
                 }
                 #expect(try await server.rows("SELECT count(*)::text FROM stream_replacements WHERE verdict = 'replaced'")[0][0] == "1")
+                // The query commands answer from the mirror as from each file: one stream's timeline
+                // and config history from either host.
+                for host in hosts {
+                    let uid = try host.harness.read { db in
+                        try String.fetchOne(db, sql: "SELECT job_uid FROM streams ORDER BY current_version DESC, job_uid LIMIT 1")
+                    }!
+                    for command in [["history", uid], ["show", uid], ["diff", uid, "--from", "1"]] {
+                        let file = try await BuiltProduct.run(command + host.db)
+                        let mirrored = try await BuiltProduct.run(command + ["--db", server.url], environment: server.environment)
+                        #expect(mirrored.status == file.status && mirrored.stdout == file.stdout, "\(command): \(mirrored.stderr)")
+                    }
+                }
                 // Publishing again copies nothing.
                 for host in hosts {
                     let again = try await BuiltProduct.run(publish(host), environment: server.environment)
@@ -318,7 +330,62 @@ struct MirrorTests {
                     environment: server.environment)
                 #expect(published.status == 0 && published.stdout.contains("published runs"), "\(published.stdout) \(published.stderr)")
                 _ = try await Self.expectMirrored(a.databasePath, in: server)
+
+                // A mirror of one file answers every query command as the file does.
+                for command in [
+                    ["history", a.fleet.liveStreams[0].jobUID], ["streams"], ["regions"], ["streams", "--format", "json"],
+                    ["events", "--since", "1d"], ["uptime", "--up", "11"], ["runs"],
+                ] {
+                    let file = try await BuiltProduct.run(command + first.db)
+                    let mirrored = try await BuiltProduct.run(command + ["--db", server.url], environment: server.environment)
+                    #expect(mirrored.status == file.status, "\(command): \(mirrored.stderr)")
+                    #expect(mirrored.stdout == file.stdout, "\(command)")
+                }
+                let syncIntoMirror = try await BuiltProduct.run(["sync", "--url", a.server.baseURL, "--db", server.url])
+                #expect(
+                    syncIntoMirror.status == 2 && syncIntoMirror.stderr.contains("sync writes a SQLite file"), "\(syncIntoMirror.stderr)")
             }
+        }
+    }
+
+    @Test(
+        "TLS: verify-full (the default) checks the server's certificate against sslrootcert and the host name; an unknown certificate, a name it does not carry and a server without TLS are each refused in one sentence"
+    )
+    func transportSecurity() async throws {
+        let server = try PostgresServer(tls: true)
+        defer { server.stop() }
+        try await withHarness(streams: 4, seed: 51) { a in
+            let host = Host(harness: a, source: "vitebsk")
+            try await host.sync()
+            let base = "postgresql://streamdb@localhost:\(server.port)/mirror"
+            func publish(_ url: String) async throws -> BuiltProduct.Result {
+                try await BuiltProduct.run(["publish", "--to", url] + host.db, environment: server.environment)
+            }
+            let verified = try await publish(base + "?sslrootcert=\(server.certificateAuthority)")
+            #expect(verified.status == 0, "\(verified.stderr)")
+            // The system's roots do not know the test's CA.
+            let unknown = try await publish(base)
+            #expect(unknown.status == 2 && unknown.stderr.split(separator: "\n").count == 1, "\(unknown.stderr)")
+            #expect(unknown.stderr.contains("certificate") || unknown.stderr.contains("handshake"), "\(unknown.stderr)")
+            // The certificate names localhost, not 127.0.0.1.
+            let wrongName = try await publish(
+                "postgresql://streamdb@127.0.0.1:\(server.port)/mirror?sslrootcert=\(server.certificateAuthority)")
+            #expect(wrongName.status == 2, "\(wrongName.stderr)")
+            // Encrypted without the check, when asked for.
+            let encrypted = try await publish(base + "?sslmode=require")
+            #expect(encrypted.status == 0, "\(encrypted.stderr)")
+            // PostgreSQL's own log: the publishes' sessions were encrypted.
+            let log = try String(contentsOfFile: server.directory.appending(path: "log").path, encoding: .utf8)
+            #expect(log.components(separatedBy: "database=mirror SSL enabled").count - 1 >= 2, "\(log.suffix(2000))")
+        }
+        let plain = try PostgresServer()
+        defer { plain.stop() }
+        try await withHarness(streams: 3, seed: 52) { a in
+            let host = Host(harness: a, source: "mogilev")
+            try await host.sync()
+            let refused = try await BuiltProduct.run(
+                ["publish", "--to", "postgresql://streamdb@localhost:\(plain.port)/mirror"] + host.db, environment: plain.environment)
+            #expect(refused.status == 2 && refused.stderr.contains("does not offer TLS"), "\(refused.stderr)")
         }
     }
 }

@@ -27,10 +27,18 @@ final class PostgresServer: Sendable {
     /// The environment a publish needs: the password as libpq would take it.
     var environment: [String: String] { ["PGPASSWORD": password] }
 
-    init() throws {
+    /// With `tls`, the server offers TLS with a certificate for `localhost` signed by a CA made
+    /// for the test (``certificateAuthority``).
+    let tls: Bool
+    /// The test CA's certificate (PEM), with `tls`.
+    var certificateAuthority: String { directory.appending(path: "ca.pem").path }
+
+    init(tls: Bool = false) throws {
+        self.tls = tls
         directory = URL(fileURLWithPath: "/tmp").appending(path: "streamdb-pg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
+        if tls { try makeCertificates() }
         let passwordFile = directory.appending(path: "pw").path
         try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
         if getuid() == 0 { try Self.run("/bin/chown", ["-R", "postgres", directory.path]) }
@@ -49,8 +57,35 @@ final class PostgresServer: Sendable {
             "pg_ctl",
             [
                 "-D", directory.appending(path: "data").path, "-l", directory.appending(path: "log").path, "-w", "-t", "60", "-o",
-                "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+                "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=off"
+                    + (tls
+                        ? " -c log_connections=on -c ssl=on -c ssl_cert_file=\(directory.appending(path: "server.crt").path) -c ssl_key_file=\(directory.appending(path: "server.key").path)"
+                        : ""),
+                "start",
             ])
+    }
+
+    /// A CA, and a certificate for `localhost` it signed, with openssl.
+    private func makeCertificates() throws {
+        let path = { (name: String) in self.directory.appending(path: name).path }
+        let openssl = "/usr/bin/openssl"
+        try Self.run(
+            openssl,
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj",
+                "/CN=streamdb test CA",
+            ])
+        try Self.run(
+            openssl,
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=localhost"])
+        try "subjectAltName=DNS:localhost\n".write(toFile: path("san.ext"), atomically: true, encoding: .utf8)
+        try Self.run(
+            openssl,
+            [
+                "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial", "-out",
+                path("server.crt"), "-days", "2", "-extfile", path("san.ext"),
+            ])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("server.key"))
     }
 
     /// Stops the server at once, as a crash or a restart would (`-m immediate`).
