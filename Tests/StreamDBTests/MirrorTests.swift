@@ -170,6 +170,15 @@ struct MirrorTests {
         return counts
     }
 
+    /// Output with the lengths of intervals that run to "now" masked: the two commands compared
+    /// run a moment apart.
+    static func timeless(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            guard line.contains("now") else { return String(line) }
+            return String(line).replacing(/(\d+d )?(\d+h )?(\d+m )?\d+s/, with: "(to now)")
+        }.joined(separator: "\n")
+    }
+
     /// One host: a simulator, its SQLite file, a source name.
     struct Host {
         let harness: TestHarness
@@ -245,7 +254,9 @@ struct MirrorTests {
                     for command in [["history", uid], ["show", uid], ["diff", uid, "--from", "1"]] {
                         let file = try await BuiltProduct.run(command + host.db)
                         let mirrored = try await BuiltProduct.run(command + ["--db", server.url], environment: server.environment)
-                        #expect(mirrored.status == file.status && mirrored.stdout == file.stdout, "\(command): \(mirrored.stderr)")
+                        #expect(
+                            mirrored.status == file.status && Self.timeless(mirrored.stdout) == Self.timeless(file.stdout),
+                            "\(command): \(mirrored.stderr)")
                     }
                 }
                 // Publishing again copies nothing.
@@ -334,12 +345,12 @@ struct MirrorTests {
                 // A mirror of one file answers every query command as the file does.
                 for command in [
                     ["history", a.fleet.liveStreams[0].jobUID], ["streams"], ["regions"], ["streams", "--format", "json"],
-                    ["events", "--since", "1d"], ["uptime", "--up", "11"], ["runs"],
+                    ["events", "--since", "1d"], ["uptime", "--up", "11", "--since", "2d", "--until", Timestamp.now()], ["runs"],
                 ] {
                     let file = try await BuiltProduct.run(command + first.db)
                     let mirrored = try await BuiltProduct.run(command + ["--db", server.url], environment: server.environment)
                     #expect(mirrored.status == file.status, "\(command): \(mirrored.stderr)")
-                    #expect(mirrored.stdout == file.stdout, "\(command)")
+                    #expect(Self.timeless(mirrored.stdout) == Self.timeless(file.stdout), "\(command)")
                 }
                 let syncIntoMirror = try await BuiltProduct.run(["sync", "--url", a.server.baseURL, "--db", server.url])
                 #expect(
