@@ -17,21 +17,8 @@ public enum MirrorSnapshot {
     /// opened read-only. Returns the number of origins it holds.
     @discardableResult
     public static func materialise(_ target: PostgresTarget, into path: String, logger: Logger) async throws -> Int {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: try target.configuration(), id: 1, logger: logger)
-        } catch {
-            throw PublishError.translating(error, target: target, doing: "connecting")
-        }
-        do {
-            let origins = try await Publisher.untilClosed(connection, target: target) {
-                try await readMirror(connection, target: target, into: path, logger: logger)
-            }
-            try? await connection.close()
-            return origins
-        } catch {
-            try? await connection.close()
-            throw PublishError.translating(error, target: target, doing: "reading the mirror")
+        try await target.withConnection(logger: logger, doing: "reading the mirror") { connection in
+            try await readMirror(connection, target: target, into: path, logger: logger)
         }
     }
 

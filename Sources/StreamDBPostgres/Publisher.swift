@@ -78,26 +78,13 @@ public enum Publisher {
             return (uuid, names, marks)
         }
 
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: try target.configuration(), id: 1, logger: logger)
-        } catch {
-            throw PublishError.translating(error, target: target, doing: "connecting")
-        }
-        do {
-            let summary = try await untilClosed(connection, target: target) {
-                try await PostgresSchema.migrate(connection, target: target, logger: logger)
-                return try await connection.withTransaction(logger: logger) { connection in
-                    try await publishInTransaction(
-                        connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest,
-                        databasePath: databasePath, target: target, started: started, logger: logger)
-                }
+        return try await target.withConnection(logger: logger, doing: "publishing \(databasePath)") { connection in
+            try await PostgresSchema.migrate(connection, target: target, logger: logger)
+            return try await connection.withTransaction(logger: logger) { connection in
+                try await publishInTransaction(
+                    connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest,
+                    databasePath: databasePath, target: target, started: started, logger: logger)
             }
-            try? await connection.close()
-            return summary
-        } catch {
-            try? await connection.close()
-            throw PublishError.translating(error, target: target, doing: "publishing \(databasePath)")
         }
     }
 
@@ -271,6 +258,30 @@ public enum Publisher {
             }
         }
         return (total, nuls)
+    }
+}
+
+extension PostgresTarget {
+    /// Connects, runs `body` until it ends or the connection closes under it
+    /// (``Publisher/untilClosed(_:target:_:)``), and closes; every failure becomes one
+    /// ``PublishError`` sentence naming `step`.
+    func withConnection<T: Sendable>(
+        logger: Logger, doing step: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try configuration(), id: 1, logger: logger)
+        } catch {
+            throw PublishError.translating(error, target: self, doing: "connecting")
+        }
+        do {
+            let result = try await Publisher.untilClosed(connection, target: self) { try await body(connection) }
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw PublishError.translating(error, target: self, doing: step)
+        }
     }
 }
 
