@@ -170,12 +170,13 @@ struct MirrorTests {
         return counts
     }
 
-    /// Output with the lengths of intervals that run to "now" masked: the two commands compared
-    /// run a moment apart.
+    /// Output with the lengths of intervals that run to "now" masked, and the tables' padding
+    /// with them (a length that grows from "59s" to "1m 0s" widens its column): the two commands
+    /// compared run a moment apart.
     static func timeless(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            guard line.contains("now") else { return String(line) }
-            return String(line).replacing(/(\d+d )?(\d+h )?(\d+m )?\d+s/, with: "(to now)")
+            let masked = line.contains("now") ? String(line).replacing(/(\d+d )?(\d+h )?(\d+m )?\d+s/, with: "(to now)") : String(line)
+            return masked.replacing(/\ {2,}/, with: " ").replacing(/-{2,}/, with: "-")
         }.joined(separator: "\n")
     }
 
