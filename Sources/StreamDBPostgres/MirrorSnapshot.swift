@@ -25,14 +25,7 @@ public enum MirrorSnapshot {
     private static func readMirror(
         _ connection: PostgresConnection, target: PostgresTarget, into path: String, logger: Logger
     ) async throws -> Int {
-        var applied: Set<String> = []
-        do {
-            for try await name in try await connection.query("SELECT identifier FROM streamdb_migrations", logger: logger)
-                .decode(String.self)
-            {
-                applied.insert(name)
-            }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+        guard let applied = try await PostgresSchema.applied(connection, logger: logger) else {
             throw PublishError(.usage, "\(target) holds no streamdb mirror: `streamdb publish --to` it first.")
         }
         if !applied.subtracting(PostgresSchema.names).isEmpty {

@@ -48,12 +48,34 @@ extension MirrorTable {
 
     /// The tables in the order their references need, for a publish after `previous` (all zero
     /// for the first one). `runningRuns`: runs the mirror holds as still running (a sync that
-    /// died), sent again for the outcome the next sync gave them.
+    /// died), sent again for the outcome the next sync gave them. The spans the mirror holds as
+    /// open are a named argument, `:open_spans` (a JSON array of the file's ids): those the file
+    /// has ended since are sent again with their end.
     static func all(after previous: PublishMarks, runningRuns: [Int64]) -> [MirrorTable] {
         let first = previous == PublishMarks()
         let runs = "sync_run_id > :prev_run"
-        func laterUse(_ column: String) -> String {
-            first ? "" : " OR document_id IN (SELECT \(column) FROM versions WHERE \(runs))"
+        // The versions recorded since the last publish, found without reading all of `versions`
+        // (it has no index by run, 0008): a stream's versions come in run order, so a stream has
+        // a new version exactly when its current version is new; one lookup per stream finds
+        // them, and only their versions are read.
+        let newVersions = """
+            versions WHERE \(runs) AND stream_id IN (
+                SELECT st.stream_id FROM streams AS st
+                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
+                WHERE cv.\(runs))
+            """
+        // A config table's rows of the new documents, and (after the first publish) of older
+        // documents that new versions used in a new role (a document stored as a payload, later
+        // used as a config, gets its config rows then): two searches of the key, merged.
+        func derived(_ table: String, _ column: String) -> String {
+            first
+                ? "FROM \(table) WHERE true"
+                : """
+                FROM (SELECT * FROM \(table) WHERE document_id > :prev_document
+                      UNION ALL
+                      SELECT * FROM \(table) WHERE document_id <= :prev_document
+                         AND document_id IN (SELECT \(column) FROM \(newVersions))) WHERE true
+                """
         }
         let running = runningRuns.isEmpty ? "" : " OR id IN (\(runningRuns.map(String.init).joined(separator: ", ")))"
         return [
@@ -93,22 +115,22 @@ extension MirrorTable {
             MirrorTable(
                 name: "document_regions", columns: ["document_id", "position", "region_id"],
                 select: [id("document_id"), "position", "region_id"],
-                source: "FROM document_regions WHERE (document_id > :prev_document\(laterUse("rest_id")))",
+                source: derived("document_regions", "rest_id"),
                 key: ["document_id", "position"], primaryKey: ["document_id", "position"], conflict: first ? .none : .ignore),
             MirrorTable(
                 name: "config_areas", columns: ["document_id", "position", "area_id", "shape", "point_count"],
                 select: [id("document_id"), "position", "area_id", "shape", integer("point_count")],
-                source: "FROM config_areas WHERE (document_id > :prev_document\(laterUse("platform_config_id")))",
+                source: derived("config_areas", "platform_config_id"),
                 key: ["document_id", "position"], primaryKey: ["document_id", "position"], conflict: first ? .none : .ignore),
             MirrorTable(
                 name: "config_fences", columns: ["document_id", "position", "fence_id", "fence"],
                 select: [id("document_id"), "position", "fence_id", "fence"],
-                source: "FROM config_fences WHERE (document_id > :prev_document\(laterUse("platform_config_id")))",
+                source: derived("config_fences", "platform_config_id"),
                 key: ["document_id", "position"], primaryKey: ["document_id", "position"], conflict: first ? .none : .ignore),
             MirrorTable(
                 name: "config_case_types", columns: ["document_id", "case_type"],
                 select: [id("document_id"), "case_type"],
-                source: "FROM config_case_types WHERE (document_id > :prev_document\(laterUse("platform_config_id")))",
+                source: derived("config_case_types", "platform_config_id"),
                 key: ["document_id"], primaryKey: ["document_id"], conflict: first ? .none : .ignore),
             MirrorTable(
                 name: "streams",
@@ -142,7 +164,8 @@ extension MirrorTable {
                     "server_updated_at", id("rest_id"), id("platform_config_id"), id("binary_config_id"), "status_changed_at",
                     "status_changed_at_source",
                 ],
-                source: "FROM versions WHERE \(runs)", key: ["stream_id", "version"], primaryKey: ["stream_id", "version"],
+                source: first ? "FROM versions WHERE true" : "FROM \(newVersions)", key: ["stream_id", "version"],
+                primaryKey: ["stream_id", "version"],
                 conflict: .none),
             MirrorTable(
                 name: "presence_events",
@@ -165,14 +188,15 @@ extension MirrorTable {
                     id("id"), id("stream_id"), "started_by", json("status"), "started_us", "ended_us", "from_server", "version",
                     id("sync_run_id"), json("previous_status"),
                 ],
-                // A span ends when the next one of its stream starts: the span each stream had
-                // open at the last publish is sent again with its end.
+                // A span ends when the next one of its stream starts: the spans the mirror holds
+                // as open and the file has ended since are sent again with their end.
                 source: first
                     ? "FROM status_spans WHERE true"
                     : """
-                    FROM status_spans WHERE (id > :prev_span OR id IN (
-                        SELECT max(id) FROM status_spans WHERE id <= :prev_span
-                           AND stream_id IN (SELECT stream_id FROM status_spans WHERE id > :prev_span) GROUP BY stream_id))
+                    FROM (SELECT * FROM status_spans WHERE id > :prev_span
+                          UNION ALL
+                          SELECT * FROM status_spans WHERE id IN (SELECT value FROM json_each(:open_spans))
+                             AND id <= :prev_span AND ended_us IS NOT NULL) WHERE true
                     """,
                 key: ["id"], primaryKey: ["id"], conflict: first ? .none : .update),
             MirrorTable(
@@ -185,7 +209,8 @@ extension MirrorTable {
                     id("stream_id"), "version", "observed_at", id("sync_run_id"), id("platform_config_id"),
                     id("previous_config_id"), id("rest_id"), id("previous_rest_id"),
                 ],
-                source: "FROM document_changes WHERE \(runs)", key: ["stream_id", "version"],
+                // Read by run, through its index (which holds the key), not by scanning the table.
+                source: "FROM document_changes WHERE \(runs)", key: ["sync_run_id", "stream_id", "version"],
                 primaryKey: ["stream_id", "version"], conflict: .none),
             // Small, and a later run may change a pairing's verdict: all of it, every time.
             MirrorTable(

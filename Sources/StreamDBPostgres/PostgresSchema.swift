@@ -20,12 +20,7 @@ enum PostgresSchema {
                     identifier text PRIMARY KEY,
                     applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: logger)
-            var applied: Set<String> = []
-            for try await name in try await connection.query("SELECT identifier FROM streamdb_migrations", logger: logger)
-                .decode(String.self)
-            {
-                applied.insert(name)
-            }
+            let applied = try await self.applied(connection, logger: logger) ?? []
             let unknown = applied.subtracting(names).sorted()
             if !unknown.isEmpty {
                 throw PublishError(
@@ -42,6 +37,22 @@ enum PostgresSchema {
                     "INSERT INTO streamdb_migrations (identifier) VALUES (\(migration.name))", logger: logger)
             }
         }
+    }
+
+    /// The migrations the mirror holds, or nil when it has no `streamdb_migrations` (no mirror
+    /// was ever published there).
+    static func applied(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String>? {
+        var applied: Set<String> = []
+        do {
+            for try await name in try await connection.query("SELECT identifier FROM streamdb_migrations", logger: logger)
+                .decode(String.self)
+            {
+                applied.insert(name)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+            return nil
+        }
+        return applied
     }
 
     /// The statements of a script, split at the semicolons outside quotes, comments and

@@ -139,10 +139,20 @@ public enum Publisher {
             running.append(id)
         }
 
+        var openSpans: [Int64] = []
+        for try await id in try await connection.query(
+            """
+            SELECT local_id(id) FROM status_spans
+            WHERE ended_us IS NULL AND id >= \(offset) AND id < \(offset + (Int64(1) << 40))
+            """, logger: logger
+        ).decode(Int64.self) {
+            openSpans.append(id)
+        }
+
         let marks: [String: (any DatabaseValueConvertible)?] = [
             "o": offset, "origin": origin, "prev_run": previous.run, "prev_stream": previous.stream,
             "prev_document": previous.document, "prev_error": previous.error, "prev_presence": previous.presence,
-            "prev_span": previous.span,
+            "prev_span": previous.span, "open_spans": "[" + openSpans.map(String.init).joined(separator: ",") + "]",
         ]
         var counts: [(String, Int)] = []
         var replaced = 0

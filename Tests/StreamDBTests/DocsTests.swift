@@ -34,6 +34,32 @@ struct DocsTests {
         return blocks
     }
 
+    /// Each worked query with its PostgreSQL twin: the ```postgresql block that follows it, or
+    /// the same text where the two dialects agree.
+    static var workedQueries: [(sqlite: String, postgres: String)] {
+        var pairs: [(sqlite: String, postgres: String)] = []
+        var current: [Substring]?
+        var language = ""
+        for line in document.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if current == nil, trimmed == "```sql" || trimmed == "```postgresql" {
+                current = []
+                language = trimmed
+            } else if current != nil, trimmed == "```" {
+                let text = current!.joined(separator: "\n")
+                if language == "```sql" {
+                    pairs.append((text, text))
+                } else if !pairs.isEmpty {
+                    pairs[pairs.count - 1].postgres = text
+                }
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return pairs
+    }
+
     @Test("The document has its ten worked queries, or more")
     func hasQueries() {
         #expect(Self.queries.count >= 10)
