@@ -54,16 +54,10 @@ extension MirrorTable {
     static func all(after previous: PublishMarks, runningRuns: [Int64]) -> [MirrorTable] {
         let first = previous == PublishMarks()
         let runs = "sync_run_id > :prev_run"
-        // The versions recorded since the last publish, found without reading all of `versions`
-        // (it has no index by run, 0008): a stream's versions come in run order, so a stream has
-        // a new version exactly when its current version is new; one lookup per stream finds
-        // them, and only their versions are read.
-        let newVersions = """
-            versions WHERE \(runs) AND stream_id IN (
-                SELECT st.stream_id FROM streams AS st
-                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
-                WHERE cv.\(runs))
-            """
+        // The versions recorded since the last publish, read through the streams that have one
+        // (`:new_version_streams`, ``newVersionStreams``), not by scanning `versions` (it has no
+        // index by run, 0008).
+        let newVersions = "versions WHERE \(runs) AND stream_id IN (SELECT value FROM json_each(:new_version_streams))"
         // A config table's rows of the new documents, and (after the first publish) of older
         // documents that new versions used in a new role (a document stored as a payload, later
         // used as a config, gets its config rows then): two searches of the key, merged.
@@ -228,6 +222,15 @@ extension MirrorTable {
                 primaryKey: ["origin_id"], conflict: .update),
         ]
     }
+
+    /// The streams with a version recorded after run `:prev_run`, as a JSON array for
+    /// `:new_version_streams`: a stream's versions come in run order, so a stream has a new
+    /// version exactly when its current version is new; one lookup per stream.
+    static let newVersionStreams = """
+        SELECT coalesce(json_group_array(st.stream_id), '[]') FROM streams AS st
+        CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
+        WHERE cv.sync_run_id > :prev_run
+        """
 
     /// The SQLite query for the chunk after `key` (nil: from the start).
     func chunkQuery(after key: Bool, limit: Int) -> String {

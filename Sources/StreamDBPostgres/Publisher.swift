@@ -149,11 +149,16 @@ public enum Publisher {
             openSpans.append(id)
         }
 
-        let marks: [String: (any DatabaseValueConvertible)?] = [
+        var marks: [String: (any DatabaseValueConvertible)?] = [
             "o": offset, "origin": origin, "prev_run": previous.run, "prev_stream": previous.stream,
             "prev_document": previous.document, "prev_error": previous.error, "prev_presence": previous.presence,
             "prev_span": previous.span, "open_spans": "[" + openSpans.map(String.init).joined(separator: ",") + "]",
         ]
+        // Read once, used by the versions and the four tables derived from their documents.
+        let newVersionStreams = try store.readNow { db in
+            try String.fetchOne(db, sql: MirrorTable.newVersionStreams, arguments: ["prev_run": previous.run]) ?? "[]"
+        }
+        marks["new_version_streams"] = newVersionStreams
         var counts: [(String, Int)] = []
         var replaced = 0
         for table in MirrorTable.all(after: previous, runningRuns: running) {

@@ -1,5 +1,4 @@
--- 0002: status_intervals measures every open interval from one moment per statement; an index
--- of the open spans for publish.
+-- 0002: status_intervals measures every open interval from one moment per statement.
 --
 -- 0001 took the current time with clock_timestamp(), which PostgreSQL reads again for every
 -- row: two intervals that began together got lengths a few microseconds apart, so one query
@@ -21,6 +20,3 @@ JOIN streams AS st ON st.stream_id = s.stream_id;
 
 COMMENT ON VIEW status_intervals IS 'Every status interval of every stream with its length in seconds; an open one runs until the statement''s start.';
 
--- The spans each stream has open, found by id: a publish asks the mirror which of its origin's
--- spans are open, and sends again those the file has ended since.
-CREATE INDEX status_spans_open ON status_spans (id) WHERE ended_us IS NULL;
