@@ -26,6 +26,8 @@ struct MirrorTable: Sendable {
     /// PostgreSQL's primary key, for ON CONFLICT.
     let primaryKey: [String]
     let conflict: Conflict
+    /// The columns of ``select`` that read text as a blob, for ``CopyText``.
+    var textBlobs: Set<Int> { Set(select.indices.filter { select[$0].hasPrefix("CAST(") && select[$0].hasSuffix(" AS BLOB)") }) }
 }
 
 /// The marks a publish reads from (the last publish's) and up to (this one's), in the file's ids.
@@ -104,7 +106,8 @@ extension MirrorTable {
                 source: "FROM sync_errors WHERE id > :prev_error", key: ["id"], primaryKey: ["id"], conflict: .none),
             MirrorTable(
                 name: "documents", columns: ["id", "origin_id", "sha256", "json", "raw", "parse_error", "served"],
-                select: [id("id"), ":origin", "sha256", "json", "raw", "parse_error", "served"],
+                // `raw`, a config string kept as served, may hold U+0000: read as its bytes.
+                select: [id("id"), ":origin", "sha256", "json", "CAST(raw AS BLOB)", "parse_error", "served"],
                 source: "FROM documents WHERE id > :prev_document", key: ["id"], primaryKey: ["id"], conflict: .none),
             MirrorTable(
                 name: "document_regions", columns: ["document_id", "position", "region_id"],
@@ -231,6 +234,21 @@ extension MirrorTable {
         CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
         WHERE cv.sync_run_id > :prev_run
         """
+
+    /// The statements that delete every row of one origin, the tables that refer to others
+    /// first; each by its key's prefix (an origin's ids are `offset ..< offset + 2^40`).
+    static func deleteOrigin(origin: Int, offset: Int64) -> [String] {
+        let range = { (column: String) in "\(column) >= \(offset) AND \(column) < \(offset + (Int64(1) << 40))" }
+        return [
+            ("stream_replacements", range("old_stream_id")), ("document_changes", range("stream_id")),
+            ("status_spans", range("id")), ("presence_events", range("id")), ("versions", range("stream_id")),
+            ("config_case_types", range("document_id")), ("config_fences", range("document_id")),
+            ("config_areas", range("document_id")), ("document_regions", range("document_id")),
+            ("streams", "origin_id = \(origin)"), ("documents", "origin_id = \(origin)"), ("sync_errors", range("id")),
+            ("sync_runs", "origin_id = \(origin)"), ("regions", "origin_id = \(origin)"), ("sources", "origin_id = \(origin)"),
+            ("database_identity", "origin_id = \(origin)"),
+        ].map { table, condition in "DELETE FROM \(table) WHERE \(condition)" }
+    }
 
     /// The SQLite query for the chunk after `key` (nil: from the start).
     func chunkQuery(after key: Bool, limit: Int) -> String {

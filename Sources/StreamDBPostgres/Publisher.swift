@@ -18,6 +18,9 @@ public struct PublishSummary: Sendable {
     public let rows: [(table: String, count: Int)]
     /// Text values holding U+0000, which PostgreSQL text cannot: sent as U+FFFD.
     public let replacedNULs: Int
+    /// The origin's rows were deleted and its whole history sent again: the file was scrubbed
+    /// (`scrub-secrets`) since the last publish.
+    public let rebuiltAfterScrub: Bool
     public let seconds: Double
 
     public var totalRows: Int { rows.reduce(0) { $0 + $1.count } }
@@ -29,8 +32,12 @@ public struct PublishSummary: Sendable {
             ? (runsTo == runsFrom + 1 ? "run \(runsTo)" : "runs \(runsFrom + 1)-\(runsTo)") : "no new runs"
         let detail = rows.filter { $0.count > 0 }.map { "\($0.table) \($0.count)" }.joined(separator: ", ")
         let nul = replacedNULs > 0 ? "; \(replacedNULs) text values held U+0000, sent as U+FFFD" : ""
+        let scrubbed =
+            rebuiltAfterScrub
+            ? "; the file was scrubbed since the last publish, so its history in the mirror was replaced whole (VACUUM FULL the mirror's tables to rewrite the old rows' space)"
+            : ""
         return
-            "published \(what) of \(path) to \(target): \(totalRows) rows\(detail.isEmpty ? "" : " (\(detail))") in \(String(format: "%.2f", seconds)) s\(nul)."
+            "published \(what) of \(path) to \(target): \(totalRows) rows\(detail.isEmpty ? "" : " (\(detail))") in \(String(format: "%.2f", seconds)) s\(nul)\(scrubbed)."
     }
 }
 
@@ -62,7 +69,7 @@ public enum Publisher {
         }
         defer { withExtendedLifetime(lock) {} }
         let store = try HistoryStore.openReadOnly(path: databasePath)
-        let (uuid, sourceNames, latest) = try store.readNow { db in
+        let (uuid, sourceNames, latest, latestScrub) = try store.readNow { db in
             guard let uuid = try String.fetchOne(db, sql: "SELECT uuid FROM database_identity") else {
                 throw PublishError(.usage, "\(databasePath) has no database_identity row; run `streamdb sync` on it once.")
             }
@@ -75,14 +82,16 @@ public enum Publisher {
                            (SELECT coalesce(max(id), 0) FROM presence_events), (SELECT coalesce(max(id), 0) FROM status_spans)
                     """)!
             let marks = PublishMarks(run: row[0], stream: row[1], document: row[2], error: row[3], presence: row[4], span: row[5])
-            return (uuid, names, marks)
+            // The newest scrub-secrets (migration 0010; a file not yet migrated has had none).
+            let scrub = try db.tableExists("scrubs") ? try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM scrubs") ?? 0 : 0
+            return (uuid, names, marks, scrub)
         }
 
         return try await target.withConnection(logger: logger, doing: "publishing \(databasePath)") { connection in
             try await PostgresSchema.migrate(connection, target: target, logger: logger)
             return try await connection.withTransaction(logger: logger) { connection in
                 try await publishInTransaction(
-                    connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest,
+                    connection, store: store, uuid: uuid, sourceNames: sourceNames, latest: latest, latestScrub: latestScrub,
                     databasePath: databasePath, target: target, started: started, logger: logger)
             }
         }
@@ -90,7 +99,7 @@ public enum Publisher {
 
     private static func publishInTransaction(
         _ connection: PostgresConnection, store: HistoryStore, uuid: String, sourceNames: [String], latest: PublishMarks,
-        databasePath: String, target: PostgresTarget, started: Date, logger: Logger
+        latestScrub: Int64, databasePath: String, target: PostgresTarget, started: Date, logger: Logger
     ) async throws -> PublishSummary {
         // One publisher per file and per source at a time; the locks go with the transaction.
         let originKey = "streamdb origin \(uuid)"
@@ -109,15 +118,17 @@ public enum Publisher {
             INSERT INTO origins (database_uuid, host, path) VALUES (\(uuid), \(host), \(path))
             ON CONFLICT (database_uuid) DO UPDATE SET host = excluded.host, path = excluded.path
             RETURNING id, published_run_id, published_stream_id, published_document_id, published_error_id,
-                      published_presence_id, published_span_id
+                      published_presence_id, published_span_id, published_scrub_id
             """, logger: logger)
         var origin = 0
         var previous = PublishMarks()
-        for try await (id, run, stream, document, error, presence, span) in rows.decode(
-            (Int, Int64, Int64, Int64, Int64, Int64, Int64).self)
+        var previousScrub: Int64 = 0
+        for try await (id, run, stream, document, error, presence, span, scrub) in rows.decode(
+            (Int, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
         {
             origin = id
             previous = PublishMarks(run: run, stream: stream, document: document, error: error, presence: presence, span: span)
+            previousScrub = scrub
         }
         // A source of this name published from another file would merge two histories.
         let clashes = try await connection.query(
@@ -131,8 +142,17 @@ public enum Publisher {
                 "the mirror at \(target) already has a source '\(name)' published from \(otherPath) on \(otherHost); sources are named once across hosts: rename this one (streamdb config) or publish from that host."
             )
         }
-        var running: [Int64] = []
         let offset = Int64(origin) << 40
+        // A scrub rewrote rows below the marks (and merged documents away): the origin's history
+        // is deleted and sent again whole, as by a first publish.
+        let rebuild = latestScrub > previousScrub && previous != PublishMarks()
+        if rebuild {
+            for statement in MirrorTable.deleteOrigin(origin: origin, offset: offset) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            previous = PublishMarks()
+        }
+        var running: [Int64] = []
         for try await id in try await connection.query(
             "SELECT local_id(id) FROM sync_runs WHERE origin_id = \(origin) AND outcome = 'running'", logger: logger
         ).decode(Int64.self) {
@@ -172,7 +192,7 @@ public enum Publisher {
             UPDATE origins SET last_published_at = now(), published_run_id = \(latest.run),
                 published_stream_id = \(latest.stream), published_document_id = \(latest.document),
                 published_error_id = \(latest.error), published_presence_id = \(latest.presence),
-                published_span_id = \(latest.span)
+                published_span_id = \(latest.span), published_scrub_id = \(latestScrub)
             WHERE id = \(origin)
             """, logger: logger)
         let startedAt = started
@@ -183,7 +203,7 @@ public enum Publisher {
             """, logger: logger)
         return PublishSummary(
             originID: origin, runsFrom: previous.run, runsTo: latest.run, rows: counts, replacedNULs: replaced,
-            seconds: Date().timeIntervalSince(started))
+            rebuiltAfterScrub: rebuild, seconds: Date().timeIntervalSince(started))
     }
 
     /// Runs `body`, failing it when the connection closes under it (PostgreSQL stopped or
@@ -236,6 +256,7 @@ public enum Publisher {
         }
         var total = 0
         var nuls = 0
+        let textBlobs = table.textBlobs
         try await connection.copyFrom(table: destination, columns: table.columns, logger: logger) { writer in
             var after: [DatabaseValue]? = nil
             while true {
@@ -248,7 +269,7 @@ public enum Publisher {
                     var last: [DatabaseValue]?
                     let rows = try Row.fetchCursor(statement, arguments: StatementArguments(named))
                     while let row = try rows.next() {
-                        text.append(row, count: table.columns.count)
+                        text.append(row, count: table.columns.count, textBlobs: textBlobs)
                         count += 1
                         if count == chunkRows {
                             last = (table.columns.count..<(table.columns.count + table.key.count)).map { row[$0] as DatabaseValue }

@@ -39,6 +39,17 @@ extension HistoryStore {
                 var result = SecretScrubReport()
                 try db.inTransaction(.immediate) {
                     result = try SecretScrub(db: db, masking: masking).run()
+                    // The ledger (migration 0010): a publish to the team mirror sees the rewrite.
+                    try db.execute(
+                        sql: """
+                            INSERT INTO scrubs (scrubbed_at, documents_masked, documents_merged, other_rows_masked,
+                                                streams_rehashed, streamdb_version)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            Timestamp.now(), result.documentsMasked, result.documentsMerged, result.otherRowsMasked,
+                            result.streamsRehashed, StreamDBVersion.current,
+                        ])
                     return .commit
                 }
                 return result
@@ -65,6 +76,10 @@ private struct SecretScrub {
     func run() throws -> SecretScrubReport {
         var report = SecretScrubReport()
         try maskDocuments(&report)
+        // A version whose documents differed from the one before only by a secret differs no
+        // more: it is no config or regions change (document_changes holds only versions that are).
+        try db.execute(
+            sql: "DELETE FROM document_changes WHERE platform_config_id IS previous_config_id AND rest_id = previous_rest_id")
         report.otherRowsMasked += try maskColumn("config_areas", "shape", key: ["document_id", "position"])
         report.otherRowsMasked += try maskColumn("config_fences", "fence", key: ["document_id", "position"])
         report.otherRowsMasked += try maskColumn("regions", "title", key: ["id"])
@@ -86,13 +101,14 @@ private struct SecretScrub {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT id, sha256, json, raw, served FROM documents
+                SELECT id, sha256, json, CAST(raw AS BLOB) AS raw, served FROM documents
                 WHERE json LIKE '%://%' OR raw LIKE '%://%' OR served LIKE '%://%' ORDER BY id
                 """)
         for row in rows {
             let id: Int64 = row["id"]
             let json: String? = row["json"]
-            let raw: String? = row["raw"]
+            // As its bytes: a config string kept as served may hold U+0000 (GRDB cuts text there).
+            let raw = (row["raw"] as Data?).map { String(decoding: $0, as: UTF8.self) }
             let served: String? = row["served"]
             let masked: (sha256: String, json: String?, raw: String?, served: String?)
             if let json {
@@ -115,8 +131,8 @@ private struct SecretScrub {
                 report.documentsMerged += 1
             } else {
                 try db.execute(
-                    sql: "UPDATE documents SET sha256 = ?, json = ?, raw = ?, served = ? WHERE id = ?",
-                    arguments: [masked.sha256, masked.json, masked.raw, masked.served, id])
+                    sql: "UPDATE documents SET sha256 = ?, json = ?, raw = CAST(? AS TEXT), served = ? WHERE id = ?",
+                    arguments: [masked.sha256, masked.json, masked.raw.map { Data($0.utf8) }, masked.served, id])
             }
         }
     }
@@ -125,6 +141,10 @@ private struct SecretScrub {
     private func merge(_ id: Int64, into existing: Int64) throws {
         for column in ["rest_id", "platform_config_id", "binary_config_id"] {
             try db.execute(sql: "UPDATE versions SET \(column) = ? WHERE \(column) = ?", arguments: [existing, id])
+        }
+        // The change feed's rows (0008) name documents too.
+        for column in ["platform_config_id", "previous_config_id", "rest_id", "previous_rest_id"] {
+            try db.execute(sql: "UPDATE document_changes SET \(column) = ? WHERE \(column) = ?", arguments: [existing, id])
         }
         // The rows derived from a document: the existing one's stand when it has them.
         for table in ["document_regions", "config_areas", "config_fences", "config_case_types"] {

@@ -298,10 +298,14 @@ extension HistoryStore {
         // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
         try db.cachedStatement(
             sql: """
-                INSERT INTO documents (sha256, json, raw, parse_error, served) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO documents (sha256, json, raw, parse_error, served) VALUES (?, ?, CAST(? AS TEXT), ?, ?)
                 ON CONFLICT (sha256) DO NOTHING
                 """
-        ).execute(arguments: [document.sha256, document.json, document.raw, document.parseError, document.served])
+            // A config string that is no JSON is kept as served, U+0000 included: GRDB binds a
+            // String as a C string (cut at the first NUL), its bytes as a blob are bound whole.
+        ).execute(arguments: [
+            document.sha256, document.json, document.raw.map { Data($0.utf8) }, document.parseError, document.served,
+        ])
         if db.changesCount == 1 {
             let id = db.lastInsertedRowID
             try whenNew(id)

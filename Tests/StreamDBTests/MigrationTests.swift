@@ -50,9 +50,9 @@ struct MigrationTests {
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
             #expect(
-                applied.suffix(8) == [
+                applied.suffix(9) == [
                     "0002_cheaper_resync", "0003_compact_versions", "0004_sources", "0005_replacements", "0006_served_configs",
-                    "0007_status_spans", "0008_change_feed", "0009_database_identity",
+                    "0007_status_spans", "0008_change_feed", "0009_database_identity", "0010_scrubs",
                 ])
             #expect(report.sourceNote?.contains("moved from http://old") == true)
             // The old history is all there.

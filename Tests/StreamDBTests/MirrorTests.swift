@@ -3,6 +3,7 @@ import GRDB
 import StreamDBModel
 import StreamDBQuery
 import StreamDBStore
+import StreamDBSync
 import StreamSim
 import Testing
 
@@ -15,7 +16,8 @@ struct MirrorTests {
     /// A table compared row by row between a SQLite file and its origin in the mirror: each
     /// column as text, ids of the file as the mirror's `local_id`.
     struct Table {
-        enum Kind { case plain, id, status, hash }
+        /// `textBytes`: text that may hold U+0000, read as its bytes (GRDB cuts text at a NUL).
+        enum Kind { case plain, id, status, hash, textBytes }
         let name: String
         let columns: [(String, Kind)]
         let key: String
@@ -28,6 +30,7 @@ struct MirrorTests {
                 case .plain, .id: return column
                 case .status: return "CASE WHEN \(column) IS NULL THEN NULL ELSE json_quote(\(column)) END"
                 case .hash: return "CASE typeof(\(column)) WHEN 'blob' THEN lower(hex(\(column))) ELSE \(column) END"
+                case .textBytes: return "CAST(\(column) AS BLOB)"
                 }
             }
             return "SELECT \(list.joined(separator: ", ")) FROM \(name) ORDER BY \(key)"
@@ -67,7 +70,7 @@ struct MirrorTests {
             ], key: "id", originColumn: "id"),
         Table(
             name: "documents",
-            columns: [("id", .id), ("sha256", .plain), ("json", .plain), ("raw", .plain), ("parse_error", .plain), ("served", .plain)],
+            columns: [("id", .id), ("sha256", .plain), ("json", .plain), ("raw", .textBytes), ("parse_error", .plain), ("served", .plain)],
             key: "id", originColumn: "id"),
         Table(
             name: "regions", columns: [("id", .plain), ("title", .plain), ("first_seen_at", .plain)], key: "id", originColumn: "origin_id"),
@@ -146,12 +149,15 @@ struct MirrorTests {
         for table in tables {
             let local: [[String?]] = try await queue.read { db in
                 try Row.fetchAll(db, sql: table.sqlite()).map { row in
-                    row.databaseValues.map { value -> String? in
+                    zip(row.databaseValues, table.columns).map { value, column -> String? in
                         switch value.storage {
                         case .null: return nil
                         case .int64(let number): return String(number)
                         case .double(let number): return String(number)
                         case .string(let text): return text
+                        // PostgreSQL text cannot hold U+0000: publish sends it as U+FFFD.
+                        case .blob(let data) where column.1 == .textBytes:
+                            return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
                         case .blob(let data): return data.map { String(format: "%02x", $0) }.joined()
                         }
                     }
@@ -287,6 +293,104 @@ struct MirrorTests {
             }
             // Not vacuous: the fleet-wide queries find rows in a synced, changing fleet.
             #expect(rowsPerQuery.filter { $0 > 0 }.count >= 7, "rows per query: \(rowsPerQuery)")
+        }
+    }
+
+    @Test(
+        "After scrub-secrets, the next publish replaces the file's history in the mirror: no secret the server served stays there, the mirror equals the scrubbed file, and the publish after is incremental again"
+    )
+    func scrubbedThenPublished() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try await withHarness(streams: 30, seed: 9) { h in
+            let host = Host(harness: h, source: "grodno")
+            let keep = ["sync", "--url", h.server.baseURL, "--source", "grodno", "--quiet", "--keep-url-credentials"] + host.db
+            let publish = ["publish", "--to", server.url] + host.db
+            var served = SecretsTests.secrets(in: h.fleet)
+            for round in 0..<2 {
+                if round > 0 {
+                    h.fleet.tick()
+                    served.formUnion(SecretsTests.secrets(in: h.fleet))
+                }
+                let synced = try await BuiltProduct.run(keep)
+                #expect(synced.status == 0, "\(synced.stderr)")
+                let published = try await BuiltProduct.run(publish, environment: server.environment)
+                #expect(published.status == 0, "\(published.stderr)")
+            }
+            // Every row of every table of the mirror, as text.
+            func mirrorText() throws -> String {
+                let tables = [
+                    "documents", "config_areas", "config_fences", "regions", "sync_errors", "versions", "streams", "sources",
+                ]
+                return try tables.flatMap { try server.query("SELECT x::text FROM \($0) AS x") }.joined(separator: "\n")
+            }
+            let before = try mirrorText()
+            #expect(served.contains { before.contains($0) }, "the kept secrets did not reach the mirror")
+
+            let scrub = try await BuiltProduct.run(["scrub-secrets", "--db", h.databasePath])
+            #expect(scrub.status == 0, "\(scrub.stderr)")
+            let republished = try await BuiltProduct.run(publish, environment: server.environment)
+            #expect(republished.status == 0, "\(republished.stderr)")
+            #expect(republished.stdout.contains("scrubbed since the last publish"), "\(republished.stdout)")
+            let after = try mirrorText()
+            for secret in served {
+                #expect(!after.contains(secret), "\(secret) is still in the mirror")
+            }
+            _ = try await Self.expectMirrored(h.databasePath, in: server)
+            try await Self.expectNoOrphans(in: server)
+
+            // Then back to incremental publishes.
+            h.fleet.tick()
+            try await host.sync()
+            let next = try await BuiltProduct.run(publish, environment: server.environment)
+            #expect(next.status == 0 && !next.stdout.contains("scrubbed"), "\(next.stdout)\(next.stderr)")
+            _ = try await Self.expectMirrored(h.databasePath, in: server)
+        }
+    }
+
+    @Test(
+        "The hostile corpus, synced and published: the mirror equals the file row for row (a U+0000 in text as U+FFFD, counted in the publish's line), and its views answer over every hostile document"
+    )
+    func hostileCorpusPublished() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let entries = try HostilePayloadTests.manifest()
+        try await withHarness(streams: entries.count + 3, seed: 31) { h in
+            try await h.sync()
+            var served: [String: [UInt8]] = [:]
+            for (entry, stream) in zip(entries, h.fleet.liveStreams) {
+                served[stream.jobUID] = try HostilePayloadTests.body(entry.file, uid: stream.jobUID)
+            }
+            // And a config string that is no JSON and holds U+0000 (stored as text, as served).
+            let nulStream = try #require(h.fleet.liveStreams.last)
+            let notJSON = String(decoding: try HostilePayloadTests.body("binary_json-not-json.json", uid: nulStream.jobUID), as: UTF8.self)
+            #expect(notJSON.contains("<xml/>"))
+            served[nulStream.jobUID] = Array(notJSON.replacingOccurrences(of: "<xml/>", with: "<xml>\\u0000</xml>").utf8)
+            h.server.setOptions { [served] in $0.detailBodies = served }
+            var options = SyncOptions()
+            options.useList = false
+            _ = try await h.sync(options)
+            let published = try await BuiltProduct.run(["publish", "--to", server.url, "--db", h.databasePath], environment: server.environment)
+            #expect(published.status == 0, "\(published.stderr)")
+            #expect(published.stdout.contains("held U+0000, sent as U+FFFD"), "\(published.stdout)")
+            // The file keeps the string as served, U+0000 and what follows it included.
+            #expect(try h.count("SELECT count(*) FROM documents WHERE hex(CAST(raw AS BLOB)) = hex('<xml>') || '00' || hex('</xml>')") == 1)
+            // and gives it back in the payload, as JSON does: <xml>\u0000</xml>.
+            #expect(
+                try h.count(
+                    "SELECT count(*) FROM stream_versions WHERE job_uid = ? AND instr(payload, '<xml>\\u0000</xml>') > 0",
+                    [nulStream.jobUID]) == 1)
+            #expect(try server.query("SELECT count(*) > 0 FROM documents WHERE strpos(raw, U&'\\FFFD') > 0") == ["t"])
+            _ = try await Self.expectMirrored(h.databasePath, in: server)
+            try await Self.expectNoOrphans(in: server)
+            // The views, over every hostile document: as many rows as the file's.
+            for view in [
+                "stream_versions", "areas", "fences", "status_intervals", "status_history", "current_streams", "stream_regions",
+                "snapshots",
+            ] {
+                let rows = try h.count("SELECT count(*) FROM \(view)")
+                #expect(try server.query("SELECT count(*) FROM \(view)") == [String(rows)], "\(view): the file has \(rows) rows")
+            }
         }
     }
 
