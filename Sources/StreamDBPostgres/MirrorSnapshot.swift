@@ -40,6 +40,22 @@ public enum MirrorSnapshot {
             origins = count
         }
         let single = origins <= 1
+        // A job in two files (two hosts syncing one installation): streamdb's schema holds each
+        // job once, so the copy cannot hold both.
+        if !single {
+            let twice = try await connection.query(
+                """
+                SELECT s.job_uid, string_agg(o.host || ':' || o.path, ' and ' ORDER BY o.id)
+                FROM streams AS s JOIN origins AS o ON o.id = s.origin_id
+                GROUP BY s.job_uid HAVING count(*) > 1 ORDER BY s.job_uid LIMIT 1
+                """, logger: logger)
+            for try await (uid, files) in twice.decode((String, String).self) {
+                throw PublishError(
+                    .conflict,
+                    "the mirror at \(target) holds job \(uid) from two files (\(files)); the query commands read a mirror whose every job is in one file: query this one with SQL, or each file on its own."
+                )
+            }
+        }
 
         let store = try HistoryStore.openForWriting(path: path)
         // The copy holds what the mirror holds: nothing derived again, no identity of its own.

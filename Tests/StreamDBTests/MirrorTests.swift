@@ -330,6 +330,30 @@ struct MirrorTests {
     }
 
     @Test(
+        "Query commands refuse, in one sentence naming both files, a mirror that holds one job from two files (two hosts syncing one installation)"
+    )
+    func jobInTwoFiles() async throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try await withHarness(streams: 4, seed: 61) { a in
+            try await withHarness(streams: 4, seed: 61) { b in
+                let hosts = [Host(harness: a, source: "vitebsk"), Host(harness: b, source: "vitebsk-copy")]
+                for host in hosts {
+                    try await host.sync()
+                    let published = try await BuiltProduct.run(
+                        ["publish", "--to", server.url] + host.db, environment: server.environment)
+                    #expect(published.status == 0, "\(published.stderr)")
+                }
+                let uid = try #require(a.fleet.liveStreams.first?.jobUID)
+                let read = try await BuiltProduct.run(["history", uid, "--db", server.url], environment: server.environment)
+                #expect(read.status == 2, "\(read.stdout)\(read.stderr)")
+                #expect(read.stderr.contains("from two files"), "\(read.stderr)")
+                #expect(read.stderr.contains(a.databasePath) && read.stderr.contains(b.databasePath), "\(read.stderr)")
+            }
+        }
+    }
+
+    @Test(
         "Two hosts publish into one PostgreSQL while publishes are killed at random moments and PostgreSQL restarts mid-publish; the mirror then holds exactly both histories, and a second publish copies nothing"
     )
     func twoHostsKilledAndRestarted() async throws {
