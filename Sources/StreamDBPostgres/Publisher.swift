@@ -159,14 +159,18 @@ public enum Publisher {
             running.append(id)
         }
 
+        // What an incremental publish reads beyond its marks; a first one (or a rebuild) sends all.
+        let first = previous == PublishMarks()
         var openSpans: [Int64] = []
-        for try await id in try await connection.query(
-            """
-            SELECT local_id(id) FROM status_spans
-            WHERE ended_us IS NULL AND id >= \(offset) AND id < \(offset + (Int64(1) << 40))
-            """, logger: logger
-        ).decode(Int64.self) {
-            openSpans.append(id)
+        if !first {
+            for try await id in try await connection.query(
+                """
+                SELECT local_id(id) FROM status_spans
+                WHERE ended_us IS NULL AND id >= \(offset) AND id < \(offset + (Int64(1) << 40))
+                """, logger: logger
+            ).decode(Int64.self) {
+                openSpans.append(id)
+            }
         }
 
         var marks: [String: (any DatabaseValueConvertible)?] = [
@@ -175,9 +179,12 @@ public enum Publisher {
             "prev_span": previous.span, "open_spans": "[" + openSpans.map(String.init).joined(separator: ",") + "]",
         ]
         // Read once, used by the versions and the four tables derived from their documents.
-        let newVersionStreams = try store.readNow { db in
-            try String.fetchOne(db, sql: MirrorTable.newVersionStreams, arguments: ["prev_run": previous.run]) ?? "[]"
-        }
+        let newVersionStreams =
+            first
+            ? "[]"
+            : try store.readNow { db in
+                try String.fetchOne(db, sql: MirrorTable.newVersionStreams, arguments: ["prev_run": previous.run]) ?? "[]"
+            }
         marks["new_version_streams"] = newVersionStreams
         var counts: [(String, Int)] = []
         var replaced = 0
