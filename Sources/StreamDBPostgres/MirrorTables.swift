@@ -235,10 +235,16 @@ extension MirrorTable {
         WHERE cv.sync_run_id > :prev_run
         """
 
+    /// A condition that `column`, an id of the mirror, is one origin's: its ids are
+    /// `offset ..< offset + 2^40`, a range the column's index searches (`origin_of()` would not).
+    static func inOrigin(_ column: String, offset: Int64) -> String {
+        "\(column) >= \(offset) AND \(column) < \(offset + (Int64(1) << 40))"
+    }
+
     /// The statements that delete every row of one origin, the tables that refer to others
-    /// first; each by its key's prefix (an origin's ids are `offset ..< offset + 2^40`).
+    /// first; each by its key's prefix.
     static func deleteOrigin(origin: Int, offset: Int64) -> [String] {
-        let range = { (column: String) in "\(column) >= \(offset) AND \(column) < \(offset + (Int64(1) << 40))" }
+        let range = { (column: String) in inOrigin(column, offset: offset) }
         return [
             ("stream_replacements", range("old_stream_id")), ("document_changes", range("stream_id")),
             ("status_spans", range("id")), ("presence_events", range("id")), ("versions", range("stream_id")),

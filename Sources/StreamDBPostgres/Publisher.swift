@@ -163,12 +163,8 @@ public enum Publisher {
         let first = previous == PublishMarks()
         var openSpans: [Int64] = []
         if !first {
-            for try await id in try await connection.query(
-                """
-                SELECT local_id(id) FROM status_spans
-                WHERE ended_us IS NULL AND id >= \(offset) AND id < \(offset + (Int64(1) << 40))
-                """, logger: logger
-            ).decode(Int64.self) {
+            let open = "SELECT local_id(id) FROM status_spans WHERE ended_us IS NULL AND \(MirrorTable.inOrigin("id", offset: offset))"
+            for try await id in try await connection.query(PostgresQuery(unsafeSQL: open), logger: logger).decode(Int64.self) {
                 openSpans.append(id)
             }
         }
