@@ -269,7 +269,9 @@ struct CommandLineTests {
         var options = SimulatorOptions()
         options.slimList = true
         options.faults.slowRate = 1
-        options.faults.slowDelay = 0.5
+        // Every answer 1 s late: the first sync runs for about 9 s, so that under CI's load (the
+        // PostgreSQL suites run beside this one) it is still running when the second starts.
+        options.faults.slowDelay = 1
         try await withHarness(streams: 8, options: options) { h in
             let arguments = ["sync", "--url", h.server.baseURL, "--db", h.databasePath, "--concurrency", "1"]
             let (first, _, _) = try BuiltProduct.launch(arguments)
