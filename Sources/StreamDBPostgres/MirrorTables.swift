@@ -135,12 +135,13 @@ extension MirrorTable {
                     "stream_id", "origin_id", "job_uid", "id", "status", "stream_uid", "camera_group_uid", "case_type",
                     "stream_case_type", "ovms_client", "created_at", "updated_at", "first_seen_at", "last_seen_at",
                     "last_seen_run_id", "gone_at", "current_version", "current_content_hash", "served_digest", "source_id",
+                    "current_rest_id",
                 ],
                 select: [
                     id("stream_id"), ":origin", "job_uid", integer("id"), json("status"), "stream_uid", "camera_group_uid",
                     "case_type", integer("stream_case_type"), integer("ovms_client"), "created_at", "updated_at",
                     "first_seen_at", "last_seen_at", id("last_seen_run_id"), "gone_at", "current_version",
-                    "current_content_hash", "served_digest", id("source_id"),
+                    "current_content_hash", "served_digest", id("source_id"), id("current_rest_id"),
                 ],
                 source: first
                     ? "FROM streams WHERE true"

@@ -99,9 +99,8 @@ public struct EventFeed: Sendable {
         if let region = filter.region {
             conditions.append(
                 """
-                EXISTS (SELECT 1 FROM versions AS cv JOIN document_regions AS dr ON dr.document_id = cv.rest_id
-                        JOIN regions AS rg ON rg.id = dr.region_id
-                        WHERE cv.stream_id = st.stream_id AND cv.version = st.current_version
+                EXISTS (SELECT 1 FROM document_regions AS dr JOIN regions AS rg ON rg.id = dr.region_id
+                        WHERE dr.document_id = st.current_rest_id
                           AND (rg.title = :region OR CAST(rg.id AS TEXT) = :region))
                 """)
             arguments["region"] = region
@@ -286,8 +285,7 @@ public struct EventFeed: Sendable {
             db,
             sql: """
                 SELECT st.stream_id, group_concat(rg.title, \(listSeparator)) FROM streams AS st
-                CROSS JOIN versions AS cv ON cv.stream_id = st.stream_id AND cv.version = st.current_version
-                JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
+                JOIN document_regions AS dr ON dr.document_id = st.current_rest_id JOIN regions AS rg ON rg.id = dr.region_id
                 WHERE st.stream_id IN (SELECT value FROM json_each(?))
                 GROUP BY st.stream_id
                 """, arguments: ["[" + Set(streams).map(String.init).joined(separator: ",") + "]"])

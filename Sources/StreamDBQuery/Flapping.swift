@@ -94,9 +94,9 @@ public struct Flapping: Sendable {
         let describe = try db.cachedStatement(
             sql: """
                 SELECT st.job_uid, st.status, st.gone_at, src.name AS source,
-                       (SELECT group_concat(rg.title, \(listSeparator)) FROM versions AS cv
-                          JOIN document_regions AS dr ON dr.document_id = cv.rest_id JOIN regions AS rg ON rg.id = dr.region_id
-                         WHERE cv.stream_id = st.stream_id AND cv.version = st.current_version) AS regions
+                       (SELECT group_concat(rg.title, \(listSeparator)) FROM document_regions AS dr
+                          JOIN regions AS rg ON rg.id = dr.region_id
+                         WHERE dr.document_id = st.current_rest_id) AS regions
                 FROM streams AS st LEFT JOIN sources AS src ON src.id = st.source_id WHERE st.stream_id = ?
                 """)
         for stream in found {

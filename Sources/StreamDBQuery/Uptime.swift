@@ -234,12 +234,11 @@ public struct Uptime: Sendable {
         let sql: String
         switch grouping {
         case .region:
-            // CROSS JOIN keeps SQLite to this order: each stream, then its current version (by
-            // key); left to itself it scanned every version.
+            // Each stream's regions now, through its current payload document (0011).
             sql = """
                 SELECT st.job_uid, coalesce(rg.title, '(none)') AS key FROM streams AS st
-                CROSS JOIN versions AS v ON v.stream_id = st.stream_id AND v.version = st.current_version
-                LEFT JOIN document_regions AS dr ON dr.document_id = v.rest_id LEFT JOIN regions AS rg ON rg.id = dr.region_id
+                LEFT JOIN document_regions AS dr ON dr.document_id = st.current_rest_id
+                LEFT JOIN regions AS rg ON rg.id = dr.region_id
                 """
         case .caseType: sql = "SELECT job_uid, coalesce(case_type, '(unknown)') AS key FROM streams"
         case .source:

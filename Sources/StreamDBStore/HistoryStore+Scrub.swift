@@ -142,7 +142,8 @@ private struct SecretScrub {
         for column in ["rest_id", "platform_config_id", "binary_config_id"] {
             try db.execute(sql: "UPDATE versions SET \(column) = ? WHERE \(column) = ?", arguments: [existing, id])
         }
-        // The change feed's rows (0008) name documents too.
+        // So do each stream's current payload document (0011) and the change feed's rows (0008).
+        try db.execute(sql: "UPDATE streams SET current_rest_id = ? WHERE current_rest_id = ?", arguments: [existing, id])
         for column in ["platform_config_id", "previous_config_id", "rest_id", "previous_rest_id"] {
             try db.execute(sql: "UPDATE document_changes SET \(column) = ? WHERE \(column) = ?", arguments: [existing, id])
         }

@@ -68,7 +68,8 @@ extension HistoryStore {
         let version = (current?.version ?? 0) + 1
         let documents = try storeDocuments(snapshot, observedAt: observedAt, in: db)
         let streamID = try upsertStream(
-            snapshot, current, version: version, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
+            snapshot, current, version: version, restID: documents.restID, observedAt: observedAt, runID: runID,
+            sourceID: sourceID, in: db)
         try insertVersion(
             snapshot, streamID: streamID, version: version, documents: documents,
             statusChange: statusChange(snapshot, current, observedAt: observedAt),
@@ -157,10 +158,11 @@ extension HistoryStore {
         }
     }
 
-    /// Writes the `streams` row of a new version; returns its `stream_id`.
+    /// Writes the `streams` row of a new version (with its payload document, `current_rest_id`);
+    /// returns its `stream_id`.
     private static func upsertStream(
-        _ snapshot: StreamSnapshot, _ current: CurrentStream?, version: Int64, observedAt: String, runID: Int64,
-        sourceID: Int64, in db: Database
+        _ snapshot: StreamSnapshot, _ current: CurrentStream?, version: Int64, restID: Int64, observedAt: String,
+        runID: Int64, sourceID: Int64, in db: Database
     ) throws -> Int64 {
         let fields = snapshot.fields
         let status = databaseValue(snapshot.status)
@@ -170,13 +172,13 @@ extension HistoryStore {
                     UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
                         stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
                         last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
-                        current_content_hash = ?, served_digest = ?
+                        current_content_hash = ?, served_digest = ?, current_rest_id = ?
                     WHERE stream_id = ?
                     """
             ).execute(arguments: [
                 fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
                 fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
-                observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, current.streamID,
+                observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, restID, current.streamID,
             ])
             return current.streamID
         }
@@ -184,14 +186,15 @@ extension HistoryStore {
             sql: """
                 INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
                     stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
-                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest, source_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)
+                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest, source_id,
+                    current_rest_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             snapshot.jobUID, fields.id, status, fields.streamUID, fields.cameraGroupUID,
             fields.caseType, fields.streamCaseType, fields.ovmsClient, fields.createdAt,
             snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
-            snapshot.servedDigest, sourceID,
+            snapshot.servedDigest, sourceID, restID,
         ])
         return db.lastInsertedRowID
     }

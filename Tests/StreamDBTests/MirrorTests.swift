@@ -94,7 +94,7 @@ struct MirrorTests {
                 ("camera_group_uid", .plain), ("case_type", .plain), ("stream_case_type", .plain), ("ovms_client", .plain),
                 ("created_at", .plain), ("updated_at", .plain), ("first_seen_at", .plain), ("last_seen_at", .plain),
                 ("last_seen_run_id", .id), ("gone_at", .plain), ("current_version", .plain), ("current_content_hash", .plain),
-                ("served_digest", .plain), ("source_id", .id),
+                ("served_digest", .plain), ("source_id", .id), ("current_rest_id", .id),
             ], key: "stream_id", originColumn: "stream_id"),
         Table(
             name: "versions",

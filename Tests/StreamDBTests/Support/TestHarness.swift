@@ -70,11 +70,13 @@ final class TestHarness: Sendable {
         try database().read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0 }
     }
 
-    /// The SQL that counts streams whose `current_version` has no stored version: 0 in any
+    /// The SQL that counts streams whose `current_version` has no stored version, or whose
+    /// `current_rest_id` (migration 0011) is not that version's payload document: 0 in any
     /// consistent database.
     static let missingCurrentVersionsSQL = """
-        SELECT count(*) FROM streams AS st LEFT JOIN snapshots AS s
-          ON s.job_uid = st.job_uid AND s.version = st.current_version WHERE s.job_uid IS NULL
+        SELECT count(*) FROM streams AS st LEFT JOIN versions AS v
+          ON v.stream_id = st.stream_id AND v.version = st.current_version
+        WHERE v.stream_id IS NULL OR v.rest_id IS NOT st.current_rest_id
         """
 
     /// Row counts of every table that a sync adds history to.
