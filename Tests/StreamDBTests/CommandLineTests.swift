@@ -344,7 +344,15 @@ struct CommandLineTests {
             let folder = h.directory.appending(path: "bin")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let copy = folder.appending(path: "streamdb")
-            try FileManager.default.copyItem(at: BuiltProduct.streamdb, to: copy)
+            // Copied by `cp`, not in this process: a file open for writing here is inherited by
+            // the children other tests start meanwhile, and exec of it then fails with "Text file
+            // busy" (ETXTBSY; seen once in CI).
+            let cp = Process()
+            cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+            cp.arguments = [BuiltProduct.streamdb.path(), copy.path()]
+            try cp.run()
+            cp.waitUntilExit()
+            #expect(cp.terminationStatus == 0)
             let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath], executable: copy)
             #expect(result.status == 0, "\(result.stderr)")
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
