@@ -347,18 +347,14 @@ struct CommandLineTests {
             // Copied by `cp`, not in this process: a file open for writing here is inherited by
             // the children other tests start meanwhile, and exec of it then fails with "Text file
             // busy" (ETXTBSY; seen once in CI).
-            let cp = Process()
-            cp.executableURL = URL(fileURLWithPath: "/bin/cp")
-            cp.arguments = [BuiltProduct.streamdb.path(), copy.path()]
-            try cp.run()
-            cp.waitUntilExit()
-            #expect(cp.terminationStatus == 0)
+            let copied = try await BuiltProduct.run(
+                [BuiltProduct.streamdb.path(), copy.path()], executable: URL(fileURLWithPath: "/bin/cp"))
+            #expect(copied.status == 0, "\(copied.stderr)")
             let result = try await BuiltProduct.run(["sync", "--url", h.server.baseURL, "--db", h.databasePath], executable: copy)
             #expect(result.status == 0, "\(result.stderr)")
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
             // Every migrations/*.sql, in name order, and nothing else.
-            let shipped = try FileManager.default.contentsOfDirectory(atPath: BuiltProduct.packageRoot.appending(path: "migrations").path())
-                .filter { $0.hasSuffix(".sql") }.map { String($0.dropLast(4)) }.sorted()
+            let shipped = try BuiltProduct.shippedMigrations()
             #expect(shipped.count >= 2)
             #expect(applied == shipped)
             let mode = try FileManager.default.attributesOfItem(atPath: h.databasePath)[.posixPermissions] as? Int

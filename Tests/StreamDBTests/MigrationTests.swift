@@ -50,8 +50,7 @@ struct MigrationTests {
             #expect(report.counts.new == 5)
             let applied = try h.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
             // Every shipped migration after 0001, in order.
-            let shipped = try FileManager.default.contentsOfDirectory(atPath: BuiltProduct.packageRoot.appending(path: "migrations").path())
-                .filter { $0.hasSuffix(".sql") }.map { String($0.dropLast(4)) }.sorted()
+            let shipped = try BuiltProduct.shippedMigrations()
             #expect(shipped.count >= 11)
             #expect(Array(applied.suffix(shipped.count - 1)) == Array(shipped.dropFirst()))
             #expect(report.sourceNote?.contains("moved from http://old") == true)

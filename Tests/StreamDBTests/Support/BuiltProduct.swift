@@ -19,6 +19,13 @@ enum BuiltProduct {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// The names of `migrations/*.sql` (without `.sql`), in name order: what a migrated
+    /// database's `grdb_migrations` lists.
+    static func shippedMigrations() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: packageRoot.appending(path: "migrations").path())
+            .filter { $0.hasSuffix(".sql") }.map { String($0.dropLast(4)) }.sorted()
+    }
+
     struct Result {
         let status: Int32
         let stdout: String
