@@ -56,7 +56,7 @@ public struct ConfigDiff: Sendable {
         if a == b { return }
         switch (a, b) {
         case (.object(let x), .object(let y)):
-            let keys = Set(x.keys).union(y.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let keys = Set(x.keys).union(y.keys).sorted { $0.utf8Precedes($1) }
             for key in keys {
                 let p = join(path, key)
                 let ptr = pointer + "/" + escape(key)

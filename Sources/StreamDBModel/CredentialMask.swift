@@ -104,11 +104,14 @@ public struct CredentialMask: Sendable, Hashable {
 
     /// The index just after the next "://" at or after `from` that follows a scheme character.
     private static func authorityStart(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
         var i = max(from, 1)
+        // From colon to colon with memchr: every string of every payload is scanned, and few hold
+        // a URL.
         while i + 2 < bytes.count {
-            if bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"),
-                isSchemeByte(bytes[i - 1])
-            {
+            guard let colon = memchr(base + i, Int32(UInt8(ascii: ":")), bytes.count - 2 - i) else { return nil }
+            i = base.distance(to: colon.assumingMemoryBound(to: UInt8.self))
+            if bytes[i + 1] == UInt8(ascii: "/"), bytes[i + 2] == UInt8(ascii: "/"), isSchemeByte(bytes[i - 1]) {
                 return i + 3
             }
             i += 1

@@ -29,7 +29,7 @@ extension JSONValue {
             out += closePad + "]"
         case .object(let members) where !members.isEmpty:
             out += "{\n"
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let keys = members.keys.sorted { $0.utf8Precedes($1) }
             for (i, key) in keys.enumerated() {
                 out += pad + JSONValue.string(key).canonicalText + ": "
                 members[key]!.write(into: &out, indent: indent + 1)

@@ -136,11 +136,31 @@ extension Report {
     /// row (a table aligns its columns over all of them).
     public func rendered(_ context: RenderContext) -> String {
         guard context.format != .table else { return table(context).rendered(as: .table, width: context.width) }
+        let writer = rows(context, sink: nil)
+        return writer.finish()
+    }
+
+    /// The result written to a file descriptor (standard output) as it is rendered: in a format
+    /// for programs 64 KiB at a time, never held whole; the table, which aligns its columns over
+    /// every row, at once. What `print` buffered is flushed first, so the order stays.
+    public func write(_ context: RenderContext, to descriptor: Int32 = STDOUT_FILENO) {
+        fflush(nil)
+        guard context.format != .table else {
+            var text = table(context).rendered(as: .table, width: context.width)
+            text.withUTF8 { writeAll($0, to: descriptor) }
+            return
+        }
+        var writer = rows(context) { writeAll($0, to: descriptor) }
+        writer.finishToSink()
+    }
+
+    /// A writer that has been given every row.
+    private func rows(_ context: RenderContext, sink: ((UnsafeBufferPointer<UInt8>) -> Void)?) -> ResultTable.RowWriter {
         let hidden = hiddenColumns
         let columns = Self.columns.filter { column in !column.names(context).contains { hidden.contains($0) } }
         let names = columns.flatMap { $0.names(context) }
         let rows = reportRows
-        var writer = ResultTable.RowWriter(columns: names, format: context.format, rows: rows.count)
+        var writer = ResultTable.RowWriter(columns: names, format: context.format, rows: rows.count, sink: sink)
         var cells: [ResultTable.Cell] = []
         cells.reserveCapacity(names.count)
         // By index: the row is lent to each column, not copied (a copy retains every field).
@@ -149,6 +169,22 @@ extension Report {
             for column in columns { column.append(rows[index], context, &cells) }
             writer.append(cells)
         }
-        return writer.finish()
+        return writer
+    }
+}
+
+/// Writes all of `bytes` to `descriptor`, through partial writes and interruptions; stops at
+/// another error (a closed pipe: the reader has what it wanted).
+func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to descriptor: Int32) {
+    guard var next = bytes.baseAddress else { return }
+    var left = bytes.count
+    while left > 0 {
+        let written = Foundation.write(descriptor, next, left)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return
+        }
+        next += written
+        left -= written
     }
 }

@@ -98,19 +98,33 @@ extension ResultTable {
     /// that a report of many rows is never held twice: building a dictionary per row and looking
     /// each column up again cost a third of `events --format ndjson` on 30,000 events, a string per
     /// row another fifth.
+    ///
+    /// With a sink, the buffer is handed to it whenever it holds ``chunk`` bytes and emptied, so
+    /// the output is written as it is made and never held whole (5 MB of JSON lines for a day of
+    /// events cost more in fresh pages than in writing them).
     struct RowWriter {
         let format: OutputFormat
         /// Each column's `"name":` for JSON.
         private let keys: [[UInt8]]
         private var out: [UInt8] = []
         private var count = 0
+        private let sink: ((UnsafeBufferPointer<UInt8>) -> Void)?
+        static let chunk = 1 << 16
 
-        init(columns: [String], format: OutputFormat, rows: Int) {
+        init(columns: [String], format: OutputFormat, rows: Int, sink: ((UnsafeBufferPointer<UInt8>) -> Void)? = nil) {
             precondition(format != .table, "the table format aligns columns over every row")
             self.format = format
+            self.sink = sink
             keys = columns.map { Array((JSONValue.string($0).canonicalText + ":").utf8) }
-            out.reserveCapacity(min(rows, 1 << 20) * 32 * max(1, columns.count))
+            out.reserveCapacity(sink == nil ? min(rows, 1 << 20) * 32 * max(1, columns.count) : 2 * Self.chunk)
             if format == .csv { appendCSVLine(columns.map(ResultTable.Cell.text)) }
+        }
+
+        /// Hands what is buffered to the sink once there is enough of it (or `force`).
+        private mutating func drain(force: Bool = false) {
+            guard let sink, out.count >= Self.chunk || (force && !out.isEmpty) else { return }
+            out.withUnsafeBufferPointer(sink)
+            out.removeAll(keepingCapacity: true)
         }
 
         mutating func append(_ row: [Cell]) {
@@ -121,17 +135,35 @@ extension ResultTable {
             case .csv:
                 appendCSVLine(row)
                 count += 1
+                drain()
                 return
             }
             out.append(UInt8(ascii: "{"))
             for (i, cell) in row.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: keys[i])
-                cell.json.appendCanonical(to: &out)
+                appendJSON(cell)
             }
             out.append(UInt8(ascii: "}"))
             if format == .ndjson { out.append(UInt8(ascii: "\n")) }
             count += 1
+            drain()
+        }
+
+        /// A cell as JSON: the common cells straight into the buffer, without a JSONValue.
+        private mutating func appendJSON(_ cell: Cell) {
+            switch cell {
+            case .null: out.append(contentsOf: "null".utf8)
+            case .text(let s): JSONValue.appendCanonical(string: s, to: &out)
+            case .list(let items):
+                out.append(UInt8(ascii: "["))
+                for (index, item) in items.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONValue.appendCanonical(string: item, to: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            case .int, .double, .bool, .counts: cell.json.appendCanonical(to: &out)
+            }
         }
 
         /// RFC 4180: fields quoted where needed, CRLF line ends.
@@ -155,6 +187,12 @@ extension ResultTable {
             case .json: return String(decoding: out + "\n]\n".utf8, as: UTF8.self)
             case .table, .ndjson, .csv: return String(decoding: out, as: UTF8.self)
             }
+        }
+
+        /// Closes the output and hands the rest to the sink.
+        mutating func finishToSink() {
+            if format == .json { out.append(contentsOf: (count == 0 ? "[]\n" : "\n]\n").utf8) }
+            drain(force: true)
         }
     }
 

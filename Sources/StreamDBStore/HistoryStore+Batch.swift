@@ -93,6 +93,8 @@ private struct BatchWriter {
     let sourceID: Int64
     let perStream: Bool
     var outcome = BatchOutcome()
+    /// Straight through only: a stream's savepoint may roll its regions back.
+    private let regions: WrittenRegions?
 
     init(db: Database, observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool) {
         self.db = db
@@ -100,6 +102,7 @@ private struct BatchWriter {
         self.runID = runID
         self.sourceID = sourceID
         self.perStream = perStream
+        self.regions = perStream ? nil : WrittenRegions()
     }
 
     mutating func write(_ observation: StreamObservation) throws {
@@ -151,32 +154,39 @@ private struct BatchWriter {
     }
 
     private mutating func store(_ snapshot: StreamSnapshot, url: String) throws {
-        if let other = try HistoryStore.otherSource(of: snapshot.jobUID, than: sourceID, in: db) {
+        guard perStream else {
+            try recorded(
+                HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, regions: regions, in: db),
+                snapshot, url: url)
+            return
+        }
+        do {
+            var attempt: RecordAttempt?
+            let (db, observedAt, runID, sourceID) = (self.db, self.observedAt, self.runID, self.sourceID)
+            try db.inSavepoint {
+                attempt = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
+                return .commit
+            }
+            if let attempt { try recorded(attempt, snapshot, url: url) }
+        } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
+            try fail(
+                SyncErrorEntry(
+                    jobUID: snapshot.jobUID, kind: .storage, url: url,
+                    message: "could not be stored: \(error.message ?? "\(error)")"))
+        }
+    }
+
+    private mutating func recorded(_ attempt: RecordAttempt, _ snapshot: StreamSnapshot, url: String) throws {
+        switch attempt {
+        case .recorded(let result):
+            outcome.add(result)
+        case .otherSource(let other):
             try fail(
                 SyncErrorEntry(
                     jobUID: snapshot.jobUID, kind: .sourceConflict, url: url,
                     message:
                         "this job_uid is served by this source and by '\(other)', which served it first; it stays with '\(other)' and nothing of this copy was stored."
                 ))
-            return
-        }
-        guard perStream else {
-            outcome.add(try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db))
-            return
-        }
-        do {
-            var result: RecordResult?
-            let (db, observedAt, runID, sourceID) = (self.db, self.observedAt, self.runID, self.sourceID)
-            try db.inSavepoint {
-                result = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
-                return .commit
-            }
-            if let result { outcome.add(result) }
-        } catch let error as DatabaseError where error.resultCode != .SQLITE_FULL && error.resultCode != .SQLITE_IOERR {
-            try fail(
-                SyncErrorEntry(
-                    jobUID: snapshot.jobUID, kind: .storage, url: url,
-                    message: "could not be stored: \(error.message ?? "\(error)")"))
         }
     }
 }

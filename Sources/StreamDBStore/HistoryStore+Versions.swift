@@ -28,19 +28,20 @@ private struct CurrentStream {
     let status: DatabaseValue
     let isGone: Bool
     let lastSeenAt: String?
+    let sourceID: Int64?
 
     static func fetch(_ jobUID: String, in db: Database) throws -> CurrentStream? {
         let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT stream_id, current_version, current_content_hash, status, gone_at, last_seen_at
+                    SELECT stream_id, current_version, current_content_hash, status, gone_at, last_seen_at, source_id
                     FROM streams WHERE job_uid = ?
                     """),
             arguments: [jobUID])
         return row.map { row in
             CurrentStream(
-                streamID: row["stream_id"], version: row["current_version"], contentHash: row["current_content_hash"],
-                status: row["status"], isGone: row["gone_at"] as String? != nil, lastSeenAt: row["last_seen_at"])
+                streamID: row[0], version: row[1], contentHash: row[2], status: row[3], isGone: row[4] as String? != nil,
+                lastSeenAt: row[5], sourceID: row[6])
         }
     }
 }
@@ -52,21 +53,48 @@ private struct VersionDocuments {
     let binaryID: Int64?
 }
 
+/// What recording a served stream came to.
+enum RecordAttempt {
+    case recorded(RecordResult)
+    /// The job_uid is another source's stream (named): nothing was written.
+    case otherSource(String)
+}
+
+/// The regions a batch written straight through has already upserted, with the title written:
+/// a fleet has a few regions and every new payload document names them again. Only for a batch
+/// in one transaction (a rollback throws the batch and this away together).
+final class WrittenRegions {
+    var titles: [Int64: String] = [:]
+}
+
 /// Where a version gets written. Every function here runs inside the caller's transaction, so a
 /// stream's version, documents, regions, areas, status event and streams row land together or not
 /// at all.
 extension HistoryStore {
     /// Records one served stream: a new version when its content differs from the current one,
-    /// otherwise only "seen" (and the latest `updated_at`).
+    /// otherwise only "seen" (and the latest `updated_at`); nothing when the job_uid is another
+    /// source's.
     static func record(
-        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, sourceID: Int64, in db: Database
-    ) throws -> RecordResult {
+        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, sourceID: Int64, regions: WrittenRegions? = nil,
+        in db: Database
+    ) throws -> RecordAttempt {
         let current = try CurrentStream.fetch(snapshot.jobUID, in: db)
+        if let current, current.sourceID != sourceID {
+            return .otherSource(try otherSource(of: snapshot.jobUID, than: sourceID, in: db) ?? "another source")
+        }
+        return .recorded(
+            try record(snapshot, current, observedAt: observedAt, runID: runID, sourceID: sourceID, regions: regions, in: db))
+    }
+
+    private static func record(
+        _ snapshot: StreamSnapshot, _ current: CurrentStream?, observedAt: String, runID: Int64, sourceID: Int64,
+        regions: WrittenRegions?, in db: Database
+    ) throws -> RecordResult {
         if let current, current.contentHash == snapshot.contentHash {
             return try recordSeenAgain(snapshot, current, observedAt: observedAt, runID: runID, in: db)
         }
         let version = (current?.version ?? 0) + 1
-        let documents = try storeDocuments(snapshot, observedAt: observedAt, in: db)
+        let documents = try storeDocuments(snapshot, observedAt: observedAt, regions: regions, in: db)
         let streamID = try upsertStream(
             snapshot, current, version: version, restID: documents.restID, observedAt: observedAt, runID: runID,
             sourceID: sourceID, in: db)
@@ -107,10 +135,10 @@ extension HistoryStore {
     /// Stores the version's documents (each once, by hash) and, for a document stored for the
     /// first time in its role, the rows derived from it.
     private static func storeDocuments(
-        _ snapshot: StreamSnapshot, observedAt: String, in db: Database
+        _ snapshot: StreamSnapshot, observedAt: String, regions: WrittenRegions?, in db: Database
     ) throws -> VersionDocuments {
         let restID = try storeDocument(snapshot.rest, in: db) { id in
-            try storeRegions(snapshot.regions, documentID: id, observedAt: observedAt, in: db)
+            try storeRegions(snapshot.regions, documentID: id, observedAt: observedAt, written: regions, in: db)
         }
         let platformID = try snapshot.platformConfig.map { config in
             let id = try storeDocument(config, in: db) { _ in }
@@ -122,15 +150,19 @@ extension HistoryStore {
     }
 
     private static func storeRegions(
-        _ regions: [StreamSnapshot.Region], documentID: Int64, observedAt: String, in db: Database
+        _ regions: [StreamSnapshot.Region], documentID: Int64, observedAt: String, written: WrittenRegions?,
+        in db: Database
     ) throws {
         for (position, region) in regions.enumerated() {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO regions (id, title, first_seen_at) VALUES (?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET title = excluded.title
-                    """
-            ).execute(arguments: [region.id, region.title, observedAt])
+            if written == nil || written?.titles[region.id] != region.title {
+                written?.titles[region.id] = region.title
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO regions (id, title, first_seen_at) VALUES (?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET title = excluded.title
+                        """
+                ).execute(arguments: [region.id, region.title, observedAt])
+            }
             try db.cachedStatement(sql: "INSERT INTO document_regions (document_id, position, region_id) VALUES (?, ?, ?)")
                 .execute(arguments: [documentID, position, region.id])
         }

@@ -56,7 +56,7 @@ extension Streamdb {
             filter.caseType = caseType
             filter.source = source
             filter.status = status.map(context.labels.raw)
-            print(try await database.open(config).events(filter).rendered(context), terminator: "")
+            try await database.open(config).events(filter).write(context)
         }
     }
 }

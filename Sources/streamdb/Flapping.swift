@@ -49,7 +49,7 @@ extension Streamdb {
                     "\(result.rows.count) flapping (\(rule.minChanges)+ changes within \(DurationText.format(seconds: rule.window))), \(DurationText.readable(since, zone: context.zone)) to \(DurationText.readable(until, zone: context.zone))"
                 )
             }
-            print(result.rendered(context), terminator: "")
+            result.write(context)
             if let why = result.emptyBecause { printError(why) }
         }
     }

@@ -82,7 +82,7 @@ extension Streamdb {
                     follow ? "the chain of \(timeline.jobUID), \(max(1, jobs.count)) job\(jobs.count == 1 ? "" : "s")" : timeline.jobUID
                 print("history of \(what) (times \(output.zoneName(config)))" + knownAt)
             }
-            print(TimelineReport(timeline).rendered(context), terminator: "")
+            TimelineReport(timeline).write(context)
         }
     }
 }

@@ -24,7 +24,7 @@ extension Streamdb {
             let config = try database.loadConfig()
             let context = try output.context(config)
             let moment = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
-            print(try await database.open(config).regions(asOf: moment, source: source).rendered(context), terminator: "")
+            try await database.open(config).regions(asOf: moment, source: source).write(context)
         }
     }
 }

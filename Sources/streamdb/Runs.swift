@@ -29,10 +29,10 @@ extension Streamdb {
             let config = try database.loadConfig()
             let context = try output.context(config)
             let ledger = try await database.open(config).runs(last: last, errorLimit: maxErrors, source: source)
-            print(SyncRunReport(ledger).rendered(context), terminator: "")
+            SyncRunReport(ledger).write(context)
             guard context.readable, !ledger.errors.isEmpty else { return }
             print("\nerrors (first \(maxErrors); all in the sync_errors table):")
-            print(SyncErrorReport(ledger).rendered(context), terminator: "")
+            SyncErrorReport(ledger).write(context)
         }
     }
 }

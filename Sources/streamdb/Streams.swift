@@ -62,7 +62,7 @@ extension Streamdb {
             filter.limit = limit
             filter.asOf = try asOf.map { try parseTime($0, option: "--as-of", zone: context.zone) }
             let streams = try await database.open(config).streams(filter)
-            print(streams.rendered(context), terminator: "")
+            streams.write(context)
             if let why = streams.emptyBecause { printError(why) }
         }
     }

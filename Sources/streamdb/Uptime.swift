@@ -61,7 +61,7 @@ extension Streamdb {
                     "availability \(DurationText.readable(since, zone: context.zone)) to \(DurationText.readable(until, zone: context.zone)), up: \(raw.sorted().map { context.labels.label($0) }.joined(separator: ", "))"
                 )
             }
-            print(UptimeReport(uptime, keyName: key).rendered(context), terminator: "")
+            UptimeReport(uptime, keyName: key).write(context)
             if let why = uptime.emptyBecause { printError(why) }
         }
     }

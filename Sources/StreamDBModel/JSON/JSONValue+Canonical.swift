@@ -25,6 +25,11 @@ extension JSONValue {
         Self.write(self, mask: nil, into: &out)
     }
 
+    /// Appends a string as canonical JSON (quoted, with only the escapes JSON requires).
+    public static func appendCanonical(string: String, to out: inout [UInt8]) {
+        writeString(string, into: &out)
+    }
+
     /// ``canonicalBytes(masking:)`` with the standard rules, or none.
     public func canonicalBytes(maskingCredentials: Bool) -> [UInt8] {
         canonicalBytes(masking: maskingCredentials ? .standard : nil)
@@ -47,7 +52,7 @@ extension JSONValue {
         case .object(let members):
             out.append(UInt8(ascii: "{"))
             var first = true
-            for (key, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            for (key, member) in members.sorted(by: { $0.key.utf8Precedes($1.key) }) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 writeString(mask?.mask(key) ?? key, into: &out)
@@ -102,4 +107,24 @@ public func sha256Hex(_ bytes: some DataProtocol) -> String {
 /// Hex SHA-256 of a string's UTF-8 bytes.
 public func sha256Hex(_ text: String) -> String {
     sha256Hex(Array(text.utf8))
+}
+
+extension String {
+    /// Whether this string's UTF-8 bytes sort before `other`'s, byte by byte (the order of
+    /// canonical keys and of SQLite's text): one memcmp over contiguous storage instead of the
+    /// generic sequence comparison.
+    public func utf8Precedes(_ other: String) -> Bool {
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b -> Bool in
+                let common = Swift.min(a.count, b.count)
+                if common > 0, let x = a.baseAddress, let y = b.baseAddress {
+                    let order = memcmp(x, y, common)
+                    if order != 0 { return order < 0 }
+                }
+                return a.count < b.count
+            }
+        }
+        if let result = fast ?? nil { return result }
+        return utf8.lexicographicallyPrecedes(other.utf8)
+    }
 }

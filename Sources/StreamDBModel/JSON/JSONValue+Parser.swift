@@ -78,10 +78,17 @@ extension JSONValue {
         mutating func parseObject(depth: Int) throws -> JSONValue {
             guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
             index += 1
-            var members: [String: JSONValue] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
+                return .object([:])
+            }
+            // The members are gathered in order and put into a dictionary of the right size once:
+            // a dictionary grown member by member hashes every key again at each resize.
+            var pairs: [(String, JSONValue)] = []
+            func members() -> JSONValue {
+                var members = [String: JSONValue](minimumCapacity: pairs.count)
+                for (key, value) in pairs { members[key] = value }
                 return .object(members)
             }
             while true {
@@ -92,7 +99,7 @@ extension JSONValue {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 skipWhitespace()
-                members[key] = try parseValue(depth: depth)
+                pairs.append((key, try parseValue(depth: depth)))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of data") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -101,7 +108,7 @@ extension JSONValue {
                 }
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    return .object(members)
+                    return members()
                 }
                 throw error("expected ',' or '}'")
             }
@@ -244,6 +251,14 @@ extension JSONValue {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            // An integer of up to 18 digits fits Int64 whatever its digits: read from the bytes,
+            // without a String.
+            let digitsStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+            if isInteger, index - digitsStart <= 18 {
+                var value: Int64 = 0
+                for k in digitsStart..<index { value = value &* 10 &+ Int64(bytes[k] &- UInt8(ascii: "0")) }
+                return .int(digitsStart == start ? value : -value)
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let i = Int64(text) { return .int(i) }

@@ -58,7 +58,7 @@ public enum ServedDigest {
             case .object(let members):
                 bytes.append(7)
                 word(UInt64(members.count))
-                for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                for key in members.keys.sorted(by: { $0.utf8Precedes($1) }) {
                     string(key)
                     encode(members[key]!)
                 }
