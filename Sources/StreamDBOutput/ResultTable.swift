@@ -201,7 +201,7 @@ extension ResultTable {
     /// it from the others in its column, so it can still be pasted as an argument).
     func renderTable(width: Int? = nil) -> String {
         if rows.isEmpty { return "(no rows)\n" }
-        var texts = rows.map { $0.map { $0.text.replacingOccurrences(of: "\n", with: " ") } }
+        var texts = rows.map { $0.map { Self.oneLine($0.text) } }
         var widths = columns.map(\.count)
         for row in texts {
             for (i, text) in row.enumerated() { widths[i] = max(widths[i], text.count) }
@@ -247,6 +247,12 @@ extension ResultTable {
             limits[widest] -= 1
         }
         return limits
+    }
+
+    /// A cell's text on one line: new lines become spaces (most cells have none).
+    static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "\n")) else { return text }
+        return String(decoding: text.utf8.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
     /// The length of the shortest prefix that tells each value from the others (at least 8).
