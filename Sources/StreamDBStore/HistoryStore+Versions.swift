@@ -153,7 +153,7 @@ extension HistoryStore {
         _ regions: [StreamSnapshot.Region], documentID: Int64, observedAt: String, written: WrittenRegions?,
         in db: Database
     ) throws {
-        for (position, region) in regions.enumerated() {
+        for region in regions {
             if written == nil || written?.titles[region.id] != region.title {
                 written?.titles[region.id] = region.title
                 try db.cachedStatement(
@@ -163,9 +163,10 @@ extension HistoryStore {
                         """
                 ).execute(arguments: [region.id, region.title, observedAt])
             }
-            try db.cachedStatement(sql: "INSERT INTO document_regions (document_id, position, region_id) VALUES (?, ?, ?)")
-                .execute(arguments: [documentID, position, region.id])
         }
+        try insertRows(
+            into: "document_regions", columns: ["document_id", "position", "region_id"],
+            regions.enumerated().map { [documentID, $0.offset, $0.element.id] }, in: db)
     }
 
     /// The rows derived from a pipeline config, written when a document is first used as one
@@ -175,18 +176,28 @@ extension HistoryStore {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO config_case_types (document_id, case_type) VALUES (?, ?)")
             .execute(arguments: [id, snapshot.fields.caseType])
         guard db.changesCount > 0 else { return }
-        for area in snapshot.areas {
+        try insertRows(
+            into: "config_areas", columns: ["document_id", "position", "area_id", "shape", "point_count"],
+            snapshot.areas.map { [id, $0.position, $0.areaID, $0.shape, $0.pointCount] }, in: db)
+        try insertRows(
+            into: "config_fences", columns: ["document_id", "position", "fence_id", "fence"],
+            snapshot.fences.map { [id, $0.position, $0.fenceID, $0.json] }, in: db)
+    }
+
+    /// Inserts rows with one statement per up to 16 of them (a document's areas, fences or
+    /// regions): a statement per row was most of what a new document cost beyond the document.
+    static func insertRows(
+        into table: String, columns: [String], _ rows: [[(any DatabaseValueConvertible)?]], in db: Database
+    ) throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + 16, rows.count)]
+            let placeholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
             try db.cachedStatement(
-                sql: """
-                    INSERT INTO config_areas (document_id, position, area_id, shape, point_count)
-                    VALUES (?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [id, area.position, area.areaID, area.shape, area.pointCount])
-        }
-        for fence in snapshot.fences {
-            try db.cachedStatement(
-                sql: "INSERT INTO config_fences (document_id, position, fence_id, fence) VALUES (?, ?, ?, ?)"
-            ).execute(arguments: [id, fence.position, fence.fenceID, fence.json])
+                sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                    + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ")
+            ).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
+            start += chunk.count
         }
     }
 

@@ -86,11 +86,7 @@ extension JSONValue {
             // The members are gathered in order and put into a dictionary of the right size once:
             // a dictionary grown member by member hashes every key again at each resize.
             var pairs: [(String, JSONValue)] = []
-            func members() -> JSONValue {
-                var members = [String: JSONValue](minimumCapacity: pairs.count)
-                for (key, value) in pairs { members[key] = value }
-                return .object(members)
-            }
+            pairs.reserveCapacity(8)
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -108,10 +104,17 @@ extension JSONValue {
                 }
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
-                    return members()
+                    return Self.object(pairs)
                 }
                 throw error("expected ',' or '}'")
             }
+        }
+
+        /// An object from its members in order (the last of a duplicate key wins).
+        static func object(_ pairs: [(String, JSONValue)]) -> JSONValue {
+            var members = [String: JSONValue](minimumCapacity: pairs.count)
+            for (key, value) in pairs { members[key] = value }
+            return .object(members)
         }
 
         mutating func parseArray(depth: Int) throws -> JSONValue {

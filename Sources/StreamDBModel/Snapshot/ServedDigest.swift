@@ -22,11 +22,14 @@ public enum ServedDigest {
     /// The digest of `members` (a stream object), leaving out `updated_at` when it is a string
     /// (as normalisation does: a value of another type is content, kept and compared).
     public static func of(_ members: [String: JSONValue], masking: CredentialMask?) -> String {
-        var object = members
-        if case .string? = object["updated_at"] { object["updated_at"] = nil }
         var encoder = Encoder()
         encoder.bytes += "\(rules) mask=\(masking?.rulesDescription ?? "off")\n".utf8
-        encoder.encode(.object(object))
+        // As if updated_at were not there, without a copy of the object that lacks it.
+        if case .string? = members["updated_at"] {
+            encoder.encode(members, leavingOut: "updated_at")
+        } else {
+            encoder.encode(.object(members))
+        }
         return sha256Hex(encoder.bytes)
     }
 
@@ -56,12 +59,17 @@ public enum ServedDigest {
                 word(UInt64(items.count))
                 for item in items { encode(item) }
             case .object(let members):
-                bytes.append(7)
-                word(UInt64(members.count))
-                for key in members.keys.sorted(by: { $0.utf8Precedes($1) }) {
-                    string(key)
-                    encode(members[key]!)
-                }
+                encode(members, leavingOut: nil)
+            }
+        }
+
+        mutating func encode(_ members: [String: JSONValue], leavingOut left: String?) {
+            bytes.append(7)
+            word(UInt64(members.count - (left.map { members[$0] == nil ? 0 : 1 } ?? 0)))
+            // Members sorted with their values: no second lookup of each key.
+            for (key, value) in members.sorted(by: { $0.key.utf8Precedes($1.key) }) where key != left {
+                string(key)
+                encode(value)
             }
         }
 
