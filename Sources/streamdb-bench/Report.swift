@@ -68,7 +68,9 @@ struct Report {
         static let resyncOverParse = 1.5  // unchanged resync of 10,000, the same reference
         static let resyncSeconds = 0.15  // unchanged resync of 10,000
         static let peakRSSMiB = 100.0  // at 50,000 streams
-        static let detailShare = 0.5  // at concurrency 32
+        static let largeFirstSyncSeconds = 3.0  // first sync of 50,000 streams
+        static let largeResyncSeconds = 0.6  // unchanged resync of 50,000 streams
+        static let detailShare = 0.6  // at concurrency 32
         static let resyncShare = 0.6
         static let growthPerThousandStreams = 1024.0
         static let querySeconds = 0.02  // history, show, diff, with process start
@@ -117,7 +119,7 @@ struct Report {
 
             ## 1. Full first sync through the list route (page size 100)
 
-            | streams | sync | streams/s | peak RSS | bare page loop (ceiling) | sync / ceiling | page loop + parse (reference) | sync / reference | target: N=10,000 < 0.5 s and <= 2.5x the reference, RSS < 100 MB |
+            | streams | sync | streams/s | peak RSS | bare page loop (ceiling) | sync / ceiling | page loop + parse (reference) | sync / reference | target: N=10,000 < 0.5 s and <= 2.5x the reference; N=50,000 <= 3 s, RSS < 100 MB |
             | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 
             """
@@ -125,7 +127,7 @@ struct Report {
             let target =
                 r.streams == 10000
                 ? mark(r.seconds < Target.firstSyncSeconds && r.seconds / r.parsedCeiling <= Target.firstSyncOverParse)
-                : (r.streams == 50000 ? mark(r.rss < Target.peakRSSMiB) : "")
+                : (r.streams == 50000 ? mark(r.rss < Target.peakRSSMiB && r.seconds <= Target.largeFirstSyncSeconds) : "")
             out +=
                 "| \(r.streams) | \(sec(r.seconds)) | \(Int(Double(r.streams) / r.seconds)) | \(String(format: "%.0f MiB", r.rss)) | \(sec(r.ceiling)) | \(String(format: "%.1fx", r.seconds / r.ceiling)) | \(sec(r.parsedCeiling)) | \(String(format: "%.1fx", r.seconds / r.parsedCeiling)) | \(target) |\n"
         }
@@ -133,7 +135,7 @@ struct Report {
 
             ## 2. Detail-only sync (`--no-list`)
 
-            | streams | concurrency | sync | requests/s | bare client, same concurrency | share of ceiling | target: >= 50 % at 32 |
+            | streams | concurrency | sync | requests/s | bare client, same concurrency | share of ceiling | target: >= 60 % at 32 |
             | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 
             """
@@ -267,6 +269,20 @@ struct Report {
                     far: String(format: "%.1fx the reference, %.0f ms", unchanged.seconds / r.parsedCeiling, unchanged.seconds * 1000))
             }
         }
+        if let r = fullSync.first(where: { $0.streams == 50000 }) {
+            add(
+                "1. first sync of 50,000 streams <= 3 s",
+                String(format: "%.3f s (%.1fx the page loop that parses)", r.seconds, r.seconds / r.parsedCeiling),
+                met: r.seconds <= Target.largeFirstSyncSeconds,
+                far: String(format: "%.1f times the target", r.seconds / Target.largeFirstSyncSeconds))
+            if let unchanged = resync.first(where: { $0.streams == 50000 && $0.changedShare == 0 }) {
+                add(
+                    "3. unchanged resync of 50,000 <= 0.6 s",
+                    String(format: "%.3f s (%.1fx the page loop that parses)", unchanged.seconds, unchanged.seconds / r.parsedCeiling),
+                    met: unchanged.seconds <= Target.largeResyncSeconds,
+                    far: String(format: "%.1f times the target", unchanged.seconds / Target.largeResyncSeconds))
+            }
+        }
         if let r = fullSync.max(by: { $0.streams < $1.streams }) {
             let rss = fullSync.map { String(format: "%.0f", $0.rss) }.joined(separator: " / ")
             add(
@@ -276,7 +292,7 @@ struct Report {
         }
         if let d = detail.first(where: { $0.concurrency == 32 }) {
             add(
-                "2. detail-only >= 50 % of the bare client at concurrency 32", String(format: "%.0f %%", d.share * 100),
+                "2. detail-only >= 60 % of the bare client at concurrency 32", String(format: "%.0f %%", d.share * 100),
                 met: d.share >= Target.detailShare, far: String(format: "%.0f points short", (Target.detailShare - d.share) * 100))
         }
         for r in resync where r.changedShare == 0 {

@@ -93,6 +93,33 @@ struct EventFeedTests {
         return changes.count
     }
 
+    @Test(
+        "events lists oldest first and ties by job_uid byte by byte, for a few streams (uids sorted in memory) and for many (read in the uid index's order)",
+        arguments: [20, 600])
+    func orderOfTies(streams: Int) async throws {
+        // A server clock stuck a year back: updated_at cannot date the changes, the sync dates
+        // them by its own time, and a batch's changes tie.
+        let stuck = Date().addingTimeInterval(-365 * 86400)
+        try await withHarness(streams: streams, seed: 44, clock: { stuck }) { h in
+            try await h.sync()
+            for stream in h.fleet.liveStreams { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
+            try await h.sync()
+            let feed = try await BuiltProduct.run(["events", "--kind", "status", "--format", "ndjson", "--db", h.databasePath])
+            #expect(feed.status == 0, "\(feed.stderr)")
+            let keys = try feed.stdout.split(separator: "\n").map { line -> (String, String) in
+                let event = try JSONValue.parse(Data(line.utf8))
+                return (event["at"]?.stringValue ?? "", event["job_uid"]?.stringValue ?? "")
+            }
+            #expect(keys.count == h.fleet.liveStreams.count)
+            #expect(Set(keys.map(\.1)) == Set(h.fleet.liveStreams.map(\.jobUID)))
+            // ISO times of one form sort as text; uids as SQLite orders text.
+            let sorted = keys.sorted { a, b in a.0 != b.0 ? a.0 < b.0 : Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8)) }
+            #expect(keys.map { $0.0 + " " + $0.1 } == sorted.map { $0.0 + " " + $0.1 })
+            // Ties there are: a sync dates the changes it cannot date better by its own time.
+            #expect(Set(keys.map(\.0)).count < keys.count)
+        }
+    }
+
     @Test("events --since T lists the changes a run saw after T even when that run started before T and the next one soon after")
     func runStartedBeforeTheWindow() async throws {
         let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-events-\(UUID().uuidString)")

@@ -18,11 +18,15 @@ final class TestHarness: Sendable {
 
     var fleet: Fleet { server.fleet }
 
-    init(streams: Int = 20, seed: UInt64 = 7, options: SimulatorOptions = SimulatorOptions()) async throws {
+    /// `clock` is the fleet's (the time it writes into `updated_at`).
+    init(
+        streams: Int = 20, seed: UInt64 = 7, options: SimulatorOptions = SimulatorOptions(),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appending(path: "history.sqlite").path()
-        server = try await SimulatorServer.start(fleet: Fleet(size: streams, seed: seed), options: options)
+        server = try await SimulatorServer.start(fleet: Fleet(size: streams, seed: seed, clock: clock), options: options)
     }
 
     /// The API configuration tests use: quick retries so fault tests stay short.
@@ -118,9 +122,9 @@ final class TestHarness: Sendable {
 /// Runs `body` with a harness and always tears it down.
 func withHarness<T>(
     streams: Int = 20, seed: UInt64 = 7, options: SimulatorOptions = SimulatorOptions(),
-    _ body: (TestHarness) async throws -> T
+    clock: @escaping @Sendable () -> Date = { Date() }, _ body: (TestHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await TestHarness(streams: streams, seed: seed, options: options)
+    let harness = try await TestHarness(streams: streams, seed: seed, options: options, clock: clock)
     do {
         let result = try await body(harness)
         await harness.stop()
