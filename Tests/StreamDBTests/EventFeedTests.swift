@@ -100,7 +100,8 @@ struct EventFeedTests {
         // A server clock stuck a year back: updated_at cannot date the changes, the sync dates
         // them by its own time, and a batch's changes tie.
         let stuck = Date().addingTimeInterval(-365 * 86400)
-        try await withHarness(streams: streams, seed: 44, clock: { stuck }) { h in
+        let clock: @Sendable () -> Date = { stuck }
+        try await withHarness(streams: streams, seed: 44, clock: clock) { h in
             try await h.sync()
             for stream in h.fleet.liveStreams { h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6) }
             try await h.sync()
