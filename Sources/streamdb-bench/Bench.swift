@@ -154,7 +154,9 @@ struct StreamdbBench: AsyncParsableCommand {
     /// JSON parser (transport + parse, no normalising or storing): the reference sync is measured
     /// against.
     func bareListLoop(_ base: String, parsing: Bool = false) async throws -> Double {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = HTTPClient.Configuration()
+        configuration.tracing.tracer = nil
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var items = 0
         let elapsed = try await timed {
             var page = 1
@@ -203,6 +205,8 @@ struct StreamdbBench: AsyncParsableCommand {
     func bareDetailLoop(_ base: String, uids: [String], concurrency: Int) async throws -> Double {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // Without tracing spans, as streamdb's client: the ceiling is the library at its cheapest.
+        configuration.tracing.tracer = nil
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let elapsed = try await timed {
             try await withThrowingTaskGroup(of: Void.self) { group in
