@@ -180,18 +180,20 @@ extension ResultTable {
             out.append(contentsOf: "\r\n".utf8)
         }
 
+        /// What closes the output: the end of the JSON array (all of it when there were no rows).
+        private var closing: String {
+            guard format == .json else { return "" }
+            return count == 0 ? "[]\n" : "\n]\n"
+        }
+
         /// Everything written, closed.
         func finish() -> String {
-            switch format {
-            case .json where count == 0: return "[]\n"
-            case .json: return String(decoding: out + "\n]\n".utf8, as: UTF8.self)
-            case .table, .ndjson, .csv: return String(decoding: out, as: UTF8.self)
-            }
+            String(decoding: out + closing.utf8, as: UTF8.self)
         }
 
         /// Closes the output and hands the rest to the sink.
         mutating func finishToSink() {
-            if format == .json { out.append(contentsOf: (count == 0 ? "[]\n" : "\n]\n").utf8) }
+            out.append(contentsOf: closing.utf8)
             drain(force: true)
         }
     }
