@@ -55,9 +55,10 @@ public final class StreamsAPI: Sendable {
 
     /// One page of the list route.
     public enum ListAnswer: Sendable {
-        /// Items, the absolute URL of the next page (nil on the last page or for a bare array), and
-        /// the envelope's `count` of all items when the server sends one.
-        case page(items: [JSONValue], next: String?, count: Int?)
+        /// Items (checked to be JSON, not yet built: see ``JSONOutline``), the absolute URL of the
+        /// next page (nil on the last page or for a bare array), and the envelope's `count` of all
+        /// items when the server sends one.
+        case page(items: [JSONOutline.Value], next: String?, count: Int?)
         /// The server has no list route (404 or 405): only known or named streams can be synced.
         case unavailable(status: Int)
     }
@@ -68,19 +69,23 @@ public final class StreamsAPI: Sendable {
         let response = try await get(url)
         switch response.status {
         case 200:
-            let value = try parseJSON(response, url: url)
-            if let items = value.arrayValue {
+            // Down to the members of each item: a bare array's items are one level down, a
+            // page's two (`results`, then each item).
+            let page = try outline(response, url: url, depth: 3).root
+            if page.kind == .array {
+                let items = page.children
                 return .page(items: items, next: nil, count: items.count)
             }
-            if let results = value["results"]?.arrayValue {
+            if let results = page.member("results"), results.kind == .array {
                 var next: String?
-                switch value["next"] {
+                switch try page.member("next")?.tree() {
                 case .string(let text)?: next = text
                 case .null?, nil: next = nil
                 case let other?:
                     throw APIError(.malformedBody, "the list page's 'next' is \(other.typeDescription), not a URL.", url: url)
                 }
-                return .page(items: results, next: next, count: value["count"]?.intValue.map { Int($0) })
+                let count = try page.member("count")?.tree().intValue.map { Int($0) }
+                return .page(items: results.children, next: next, count: count)
             }
             throw APIError(.malformedBody, "the list route answered JSON that is neither an array nor a page with 'results'.", url: url)
         case 404, 405:
@@ -92,7 +97,8 @@ public final class StreamsAPI: Sendable {
 
     /// The detail route's answer for one stream.
     public enum DetailAnswer: Sendable {
-        case found(JSONValue)
+        /// The stream object, checked to be JSON, not yet built (see ``JSONOutline``).
+        case found(JSONOutline.Value)
         /// A JSON 404 from the API: the stream does not exist (deleted, or never existed).
         case notFound
     }
@@ -103,7 +109,7 @@ public final class StreamsAPI: Sendable {
         let response = try await get(url)
         switch response.status {
         case 200:
-            return .found(try parseJSON(response, url: url))
+            return .found(try outline(response, url: url, depth: 1).root)
         case 404:
             // Decide on the status, not the message, but only for the API's own (JSON) 404: an HTML
             // 404 page comes from a proxy or an unknown route, and says nothing about the stream.
@@ -147,9 +153,10 @@ public final class StreamsAPI: Sendable {
         }
     }
 
-    private func parseJSON(_ response: Response, url: String) throws -> JSONValue {
+    /// The body checked to be JSON, its values recorded `depth` levels down.
+    private func outline(_ response: Response, url: String, depth: Int) throws -> JSONOutline {
         do {
-            return try JSONValue.parse(response.body)
+            return try JSONOutline(response.body, depth: depth)
         } catch let error as JSONValue.ParseError {
             let what = response.isJSON ? "malformed JSON (\(error.reason))" : response.bodyKind
             throw APIError(.malformedBody, "the server answered \(response.status) with \(what).", url: url)

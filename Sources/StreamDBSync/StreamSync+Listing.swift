@@ -82,13 +82,13 @@ extension StreamSync {
 
     /// Stores the full objects of a list page; returns the uids of items that only name a stream.
     private func storeItems(
-        _ items: [JSONValue], _ filter: ServedDigestFilter, _ pipeline: WritePipeline
+        _ items: [JSONOutline.Value], _ filter: ServedDigestFilter, _ pipeline: WritePipeline
     ) async throws -> [String] {
-        var whole: [JSONValue] = []
+        var whole: [JSONOutline.Value] = []
         var needDetails: [String] = []
         for item in items {
-            let isWhole = item["platform_json"] != nil && item["status"] != nil
-            if !isWhole, let uid = item["job_uid"]?.stringValue.flatMap(JobUID.normalized) {
+            let isWhole = item.member("platform_json") != nil && item.member("status") != nil
+            if !isWhole, let uid = item.member("job_uid")?.string.flatMap(JobUID.normalized) {
                 needDetails.append(uid)
             } else {
                 whole.append(item)
@@ -99,10 +99,10 @@ extension StreamSync {
         return needDetails
     }
 
-    /// Normalises a page's items on every core (parsing the embedded configs, canonical JSON and
-    /// hashing are most of a sync's CPU time), keeping their order; items served as last time are
-    /// only digested.
-    static func normalise(_ items: [JSONValue], _ filter: ServedDigestFilter) async -> [ServedDigestFilter.Outcome] {
+    /// Normalises a page's items on every core (building them, parsing the embedded configs,
+    /// canonical JSON and hashing are most of a sync's CPU time), keeping their order; items served
+    /// as last time are only digested from their bytes.
+    static func normalise(_ items: [JSONOutline.Value], _ filter: ServedDigestFilter) async -> [ServedDigestFilter.Outcome] {
         let cores = Self.cores
         guard items.count >= 16, cores > 1 else { return items.map { filter.classify($0) } }
         let chunk = (items.count + cores - 1) / cores

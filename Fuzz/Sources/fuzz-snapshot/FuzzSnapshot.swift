@@ -7,7 +7,15 @@ import StreamDBModel
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = start.map { Data(bytes: $0, count: count) } ?? Data()
-    guard let value = try? JSONValue.parse(data) else { return 0 }
+    // The outline a sync reads items through accepts exactly what the parser accepts, and gives
+    // each value back as the parser builds it.
+    let outline = try? JSONOutline(data, depth: 3)
+    guard let value = try? JSONValue.parse(data) else {
+        precondition(outline == nil, "the outline accepts a body the parser refuses")
+        return 0
+    }
+    guard let outline else { fatalError("the outline refuses a body the parser accepts") }
+    checkOutline(outline.root, value, levels: 3)
     let text = value.canonicalText
     guard let reread = try? JSONValue.parse(text) else { fatalError("canonical text is not JSON: \(text.prefix(300))") }
     precondition(reread == value, "canonical text reads back as another value: \(text.prefix(300))")
@@ -45,4 +53,23 @@ public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// `outlined` is `value`, and so is each recorded value below it.
+func checkOutline(_ outlined: JSONOutline.Value, _ value: JSONValue, levels: Int) {
+    precondition((try? outlined.tree()) == value, "the outline's value is not the parser's")
+    guard levels > 0 else { return }
+    switch value {
+    case .object(let members):
+        for (key, member) in members {
+            guard let found = outlined.member(key) else { fatalError("the outline lacks the member \(key)") }
+            checkOutline(found, member, levels: levels - 1)
+        }
+    case .array(let items):
+        let children = outlined.children
+        precondition(children.count == items.count, "the outline has another number of elements")
+        for (child, item) in zip(children, items) { checkOutline(child, item, levels: levels - 1) }
+    default:
+        break
+    }
 }

@@ -94,7 +94,11 @@ private let hexDigits = Array("0123456789abcdef".utf8)
 
 /// Hex SHA-256 of some bytes.
 public func sha256Hex(_ bytes: some DataProtocol) -> String {
-    let digest = SHA256.hash(data: bytes)
+    hexString(SHA256.hash(data: bytes))
+}
+
+/// Lower-case hex of a digest's bytes.
+func hexString(_ digest: some Sequence<UInt8>) -> String {
     var hex = [UInt8]()
     hex.reserveCapacity(64)
     for byte in digest {

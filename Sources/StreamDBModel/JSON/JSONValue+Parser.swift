@@ -26,7 +26,8 @@ extension JSONValue {
         return value
     }
 
-    private struct Parser {
+    /// The reader behind ``parseBytes(_:)`` and ``JSONOutline``: one set of rules for both.
+    struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
@@ -173,29 +174,11 @@ extension JSONValue {
                     guard index < bytes.count else { throw error("unexpected end of data") }
                     let e = bytes[index]
                     index += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if (0xD800...0xDBFF).contains(scalar) {
-                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                                throw error("unpaired surrogate")
-                            }
-                            index += 2
-                            let low = try hex4()
-                            guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else if (0xDC00...0xDFFF).contains(scalar) {
-                            throw error("unpaired surrogate")
-                        }
+                    let scalar = try escapedScalar(e)
+                    if scalar < 0x80 {
+                        out.append(UInt8(scalar))
+                    } else {
                         out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
-                    default:
-                        throw error("invalid escape")
                     }
                 default:
                     if b < 0x20 { throw error("control character in a string") }
@@ -212,6 +195,34 @@ extension JSONValue {
                 }
             }
             throw error("unterminated string")
+        }
+
+        /// The scalar an escape stands for, `e` being the byte after the backslash (already read);
+        /// reads the rest of a `\\u` escape, and the low half of a surrogate pair.
+        mutating func escapedScalar(_ e: UInt8) throws -> UInt32 {
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): return UInt32(e)
+            case UInt8(ascii: "b"): return 0x08
+            case UInt8(ascii: "f"): return 0x0C
+            case UInt8(ascii: "n"): return 0x0A
+            case UInt8(ascii: "r"): return 0x0D
+            case UInt8(ascii: "t"): return 0x09
+            case UInt8(ascii: "u"):
+                let scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                        throw error("unpaired surrogate")
+                    }
+                    index += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
+                    return 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                if (0xDC00...0xDFFF).contains(scalar) { throw error("unpaired surrogate") }
+                return scalar
+            default:
+                throw error("invalid escape")
+            }
         }
 
         mutating func hex4() throws -> UInt32 {

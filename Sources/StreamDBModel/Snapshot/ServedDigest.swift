@@ -1,88 +1,71 @@
+import Crypto
 import Foundation
 
-/// A digest of a stream object as served, taken before any of the work that normalising it costs.
+/// A digest of a stream object as served, taken from its bytes before any of the work that
+/// normalising it costs.
 ///
-/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:masking:servedDigest:)``) parses
-/// the two configs embedded as strings, writes three canonical documents with URL passwords masked
-/// and hashes each: most of a sync's CPU time, and wasted on a stream that did not change, which is
-/// most streams in most runs. The served digest hashes the object once with the configs left as
-/// strings. The store keeps it per stream (`streams.served_digest`); when a later sync is served an
-/// object with the same digest, the stream is unchanged and is recorded as seen without being
-/// normalised.
+/// Normalising a stream (``StreamSnapshot/init(item:expectedJobUID:masking:servedDigest:)``) builds
+/// the object as a tree, parses the two configs embedded as strings, writes three canonical
+/// documents with URL passwords masked and hashes each: most of a sync's CPU time, and wasted on a
+/// stream that did not change, which is most streams in most runs. The served digest hashes the
+/// object's bytes as served (read through a ``JSONOutline``, no tree built), with the value of
+/// `updated_at` cut out when it is a string. The store keeps it per stream
+/// (`streams.served_digest`); when a later sync is served an object with the same digest, the
+/// stream is unchanged and is recorded as seen without being normalised.
 ///
-/// Equal digests mean equal input to the normalisation (the same object but for `updated_at`, the
-/// same masking setting, the same rules), so the same content hash: the digest can skip work, never
-/// hide a change. A different digest proves nothing (a config re-spelt, `updated_at` moved alone)
-/// and the stream is normalised in full and compared by its content hash, as always.
+/// Equal digests mean the same bytes but for one string where `updated_at`'s value stands, the
+/// same masking setting and the same rules, so the same tree but for `updated_at` and the same
+/// content hash: the digest can skip work, never hide a change. (The cut is marked by a NUL byte,
+/// which valid JSON cannot hold, so the bytes either side of it are recovered from the hashed
+/// input.) A different digest proves nothing (spacing or key order changed, `updated_at` moved
+/// alone) and the stream is normalised in full and compared by its content hash, as always.
 public enum ServedDigest {
-    /// Bumped whenever normalisation changes what it stores for the same served object, so that
-    /// digests written by an older streamdb no longer match and every stream is normalised once.
-    static let rules = "streamdb-served-digest-2"
+    /// Bumped whenever normalisation changes what it stores for the same served object, or the
+    /// digest changes what it hashes, so that digests written by an older streamdb no longer match
+    /// and every stream is normalised once. 2: a tree encoding; 3: the bytes as served.
+    static let rules = "streamdb-served-digest-3"
 
-    /// The digest of `members` (a stream object), leaving out `updated_at` when it is a string
-    /// (as normalisation does: a value of another type is content, kept and compared).
-    public static func of(_ members: [String: JSONValue], masking: CredentialMask?) -> String {
-        var encoder = Encoder()
-        encoder.bytes += "\(rules) mask=\(masking?.rulesDescription ?? "off")\n".utf8
-        // As if updated_at were not there, without a copy of the object that lacks it.
-        if case .string? = members["updated_at"] {
-            encoder.encode(members, leavingOut: "updated_at")
-        } else {
-            encoder.encode(.object(members))
-        }
-        return sha256Hex(encoder.bytes)
+    /// The digest of a stream object read from its served bytes.
+    public static func of(_ object: JSONOutline.Value, masking: CredentialMask?) -> String {
+        Digester(masking: masking).digest(object, updatedAt: object.member("updated_at"))
     }
 
-    /// A binary encoding of a value, one to one: a tag byte per value, lengths before contents,
-    /// object members in key order. Unlike canonical JSON it copies strings without escaping them:
-    /// the configs embedded as strings are most of an object's bytes, and full of quotes.
-    private struct Encoder {
-        var bytes: [UInt8] = []
+    /// Digests stream objects under one masking setting (a sync's items): the line of the rules
+    /// and the setting that starts every digest's input is written once.
+    public struct Digester: Sendable {
+        private let preamble: [UInt8]
 
-        init() { bytes.reserveCapacity(8192) }
+        public init(masking: CredentialMask?) {
+            preamble = Array("\(ServedDigest.rules) mask=\(masking?.rulesDescription ?? "off")\n".utf8)
+        }
 
-        mutating func encode(_ value: JSONValue) {
-            switch value {
-            case .null: bytes.append(0)
-            case .bool(let b): bytes.append(b ? 2 : 1)
-            case .int(let i):
-                bytes.append(3)
-                word(UInt64(bitPattern: i))
-            case .double(let d):
-                bytes.append(4)
-                word(d.bitPattern)
-            case .string(let s):
-                bytes.append(5)
-                string(s)
-            case .array(let items):
-                bytes.append(6)
-                word(UInt64(items.count))
-                for item in items { encode(item) }
-            case .object(let members):
-                encode(members, leavingOut: nil)
+        /// The digest of `object`, whose member `updated_at` is `updatedAt` (as
+        /// ``JSONOutline/Value/member(_:)`` finds it).
+        public func digest(_ object: JSONOutline.Value, updatedAt: JSONOutline.Value?) -> String {
+            var hasher = SHA256()
+            hasher.update(data: preamble)
+            let range = object.byteRange
+            object.outline.data.withUnsafeBytes { raw in
+                func hash(_ part: Range<Int>) { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[part])) }
+                if let updatedAt, updatedAt.kind == .string {
+                    let cut = updatedAt.byteRange
+                    hash(range.lowerBound..<cut.lowerBound)
+                    hasher.update(data: [0])
+                    hash(cut.upperBound..<range.upperBound)
+                } else {
+                    hash(range)
+                }
             }
+            return hexString(hasher.finalize())
         }
+    }
 
-        mutating func encode(_ members: [String: JSONValue], leavingOut left: String?) {
-            bytes.append(7)
-            word(UInt64(members.count - (left.map { members[$0] == nil ? 0 : 1 } ?? 0)))
-            // Members sorted with their values: no second lookup of each key.
-            for (key, value) in members.sorted(by: { $0.key.utf8Precedes($1.key) }) where key != left {
-                string(key)
-                encode(value)
-            }
-        }
-
-        mutating func string(_ s: String) {
-            var s = s
-            s.withUTF8 { utf8 in
-                word(UInt64(utf8.count))
-                bytes.append(contentsOf: utf8)
-            }
-        }
-
-        mutating func word(_ w: UInt64) {
-            withUnsafeBytes(of: w.littleEndian) { bytes.append(contentsOf: $0) }
-        }
+    /// The digest of a stream object known only as a tree (built by a test or the bench, not
+    /// served): the digest of its canonical JSON, read as if served. Such a stream is normalised
+    /// once when a server serves it in another spelling.
+    public static func of(_ members: [String: JSONValue], masking: CredentialMask?) -> String {
+        let bytes = Data(JSONValue.object(members).canonicalBytes(masking: nil))
+        guard let outline = try? JSONOutline(bytes, depth: 1) else { return sha256Hex(bytes) }
+        return of(outline.root, masking: masking)
     }
 }

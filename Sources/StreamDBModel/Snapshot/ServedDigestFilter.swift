@@ -8,15 +8,13 @@ public struct UnchangedStream: Sendable {
     public let servedDigest: String
     /// `updated_at` as served (masked like every stored string), when it was a string.
     public let serverUpdatedAt: String?
-    let item: JSONValue
+    let item: JSONOutline.Value
     let expectedJobUID: String?
     let masking: CredentialMask?
 
     /// Normalises the object in full, for when the shortcut does not apply after all.
     public func snapshot() -> Result<StreamSnapshot, SnapshotRejection> {
-        StreamSnapshot.normalise(
-            item, expectedJobUID: expectedJobUID, masking: masking,
-            servedDigest: servedDigest)
+        ServedDigestFilter.normalise(item, expectedJobUID: expectedJobUID, masking: masking, servedDigest: servedDigest)
     }
 }
 
@@ -25,10 +23,12 @@ public struct ServedDigestFilter: Sendable {
     /// `streams.served_digest` of every present stream, by job_uid, as the run began.
     let stored: [String: String]
     public let masking: CredentialMask?
+    let digester: ServedDigest.Digester
 
     public init(stored: [String: String], masking: CredentialMask?) {
         self.stored = stored
         self.masking = masking
+        self.digester = ServedDigest.Digester(masking: masking)
     }
 
     public enum Outcome: Sendable {
@@ -36,28 +36,39 @@ public struct ServedDigestFilter: Sendable {
         case normalised(Result<StreamSnapshot, SnapshotRejection>)
     }
 
-    public func classify(_ item: JSONValue, expectedJobUID: String? = nil) -> Outcome {
-        guard case .object(let members) = item,
-            let uid = members["job_uid"]?.stringValue.flatMap(JobUID.normalized),
-            expectedJobUID == nil || expectedJobUID == uid
+    /// Digests a served item from its bytes; builds it as a tree and normalises it only when its
+    /// digest is not the one stored for its stream.
+    public func classify(_ item: JSONOutline.Value, expectedJobUID: String? = nil) -> Outcome {
+        guard item.kind == .object else {
+            // Not a stream object: the full path says why.
+            return .normalised(Self.normalise(item, expectedJobUID: expectedJobUID, masking: masking, servedDigest: nil))
+        }
+        let known = item.members(["job_uid", "updated_at"])
+        let digest = digester.digest(item, updatedAt: known[1])
+        guard let uid = known[0]?.string.flatMap(JobUID.normalized),
+            expectedJobUID == nil || expectedJobUID == uid,
+            stored[uid] == digest
         else {
-            // Not a stream object the shortcut can recognise: the full path says why.
-            return .normalised(StreamSnapshot.normalise(item, expectedJobUID: expectedJobUID, masking: masking))
+            return .normalised(Self.normalise(item, expectedJobUID: expectedJobUID, masking: masking, servedDigest: digest))
         }
-        let digest = ServedDigest.of(members, masking: masking)
-        if stored[uid] == digest {
-            var updatedAt: String?
-            if case .string(let text)? = members["updated_at"] {
-                updatedAt = masking?.mask(text) ?? text
-            }
-            return .unchanged(
-                UnchangedStream(
-                    jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
-                    expectedJobUID: expectedJobUID, masking: masking))
+        let updatedAt = known[1]?.string.map { masking?.mask($0) ?? $0 }
+        return .unchanged(
+            UnchangedStream(
+                jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
+                expectedJobUID: expectedJobUID, masking: masking))
+    }
+
+    /// Builds the item's tree and normalises it.
+    static func normalise(
+        _ item: JSONOutline.Value, expectedJobUID: String?, masking: CredentialMask?, servedDigest: String?
+    ) -> Result<StreamSnapshot, SnapshotRejection> {
+        let tree: JSONValue
+        do {
+            tree = try item.tree()
+        } catch {
+            // Not reached: the outline was checked by the parser's own rules.
+            return .failure(SnapshotRejection(kind: .invalidItem, jobUID: expectedJobUID, message: "the item is not JSON: \(error)"))
         }
-        return .normalised(
-            StreamSnapshot.normalise(
-                item, expectedJobUID: expectedJobUID, masking: masking,
-                servedDigest: digest))
+        return StreamSnapshot.normalise(tree, expectedJobUID: expectedJobUID, masking: masking, servedDigest: servedDigest)
     }
 }
