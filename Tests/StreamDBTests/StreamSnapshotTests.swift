@@ -25,6 +25,43 @@ struct StreamSnapshotTests {
         return JSONValue.object(members).canonicalText
     }
 
+    @Test("binary_json spelt as platform_json with members added is stored exactly as when it is read on its own")
+    func binaryExtendsPlatform() throws {
+        let platform = #"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://u:secret@cam:554/live"}, "JobUid": "old" }"#
+        let open = String(platform.dropLast())
+        let binaries = [
+            open + #", "JobUid": "00617614-b938-11ee-bfd6-5622fced16a0"}"#,
+            open + #","JobUid":"x","Extra":[1,{"a":null}]}  "#,
+            open + "\n ,\n \"JobUid\" : \"x\" , \"JobUid\": \"y\"\n}\n",
+            open + #", "Source": {"Url": "rtsp://other:pw@cam/x"}}"#,
+            // Not JSON: no members, two commas, a bad member, data after the brace, no brace.
+            open + ", }", open + ",, \"a\": 1}", open + ", \"a\" 1}", open + ", \"a\": 1} x", open + ", \"a\": 1",
+            // Not an extension: another base, no comma, a prefix cut short.
+            #"{"CaseType": "face"}"#, open + #" "a": 1}"#, "{\"CaseType\": \"mo\"}",
+        ]
+        func document(platform: String, binary: String) throws -> StreamSnapshot.Document? {
+            let item: JSONValue = .object([
+                "job_uid": .string("00617614-b938-11ee-bfd6-5622fced16a0"), "status": .int(11),
+                "platform_json": .string(platform), "binary_json": .string(binary),
+            ])
+            return try StreamSnapshot(item: item).binaryConfig
+        }
+        for binary in binaries {
+            // Read as an extension of platform_json, and on its own (after a platform_json it does
+            // not extend): the same document, or the same refusal.
+            let extended = try #require(try document(platform: platform, binary: binary))
+            let alone = try #require(try document(platform: #"{"Other": 1}"#, binary: binary))
+            #expect(extended.sha256 == alone.sha256, "\(binary)")
+            #expect(extended.json == alone.json, "\(binary)")
+            #expect(extended.served == alone.served, "\(binary)")
+            #expect(extended.parseError == alone.parseError, "\(binary)")
+        }
+        // The password in the added member is masked like any other.
+        let masked = try #require(try document(platform: platform, binary: binaries[3]))
+        #expect(masked.json?.contains("pw") == false)
+        #expect(masked.json?.contains("other:***@cam") == true)
+    }
+
     @Test("A job_uid is a UUID in its 8-4-4-4-12 spelling; it is lower-cased and trimmed, anything else is refused")
     func jobUIDs() {
         #expect(JobUID.normalized("00617614-b938-11ee-bfd6-5622fced16a0") == "00617614-b938-11ee-bfd6-5622fced16a0")

@@ -74,6 +74,38 @@ public struct StreamSnapshot: Sendable {
             }
         }
 
+        /// `longer` read as `baseText` (which parses as `base`, an object with members) with
+        /// members added before its closing brace, when it is spelt so: `baseText` up to its
+        /// closing brace, then a comma and members and a closing brace. Nil when it is not.
+        static func extended(_ base: JSONValue, text baseText: String, by longer: String) -> JSONValue? {
+            guard case .object(var members) = base, !members.isEmpty else { return nil }
+            var baseText = baseText
+            var longer = longer
+            return baseText.withUTF8 { baseBytes -> JSONValue? in
+                longer.withUTF8 { bytes -> JSONValue? in
+                    // The base up to its closing brace (it parsed as an object: the last byte that is
+                    // not whitespace is that brace).
+                    guard var open = baseBytes.lastIndex(where: { !Self.isWhitespace($0) }), baseBytes[open] == UInt8(ascii: "}"),
+                        bytes.count > open, memcmp(baseBytes.baseAddress!, bytes.baseAddress!, open) == 0
+                    else { return nil }
+                    while open < bytes.count, Self.isWhitespace(bytes[open]) { open += 1 }
+                    guard open < bytes.count, bytes[open] == UInt8(ascii: ",") else { return nil }
+                    // What follows the comma, read as the members of an object of their own: `{` in
+                    // the comma's place.
+                    var added = [UInt8](UnsafeBufferPointer(rebasing: bytes[open...]))
+                    added[0] = UInt8(ascii: "{")
+                    // No members (`, }`) is not JSON in the whole text either.
+                    guard case .object(let more)? = try? JSONValue.parse(Data(added)), !more.isEmpty else { return nil }
+                    // Added after the base's members, so a key of both is the added one's (the last
+                    // wins), as the parser reads the whole text.
+                    for (key, value) in more { members[key] = value }
+                    return .object(members)
+                }
+            }
+        }
+
+        private static func isWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+
         init(raw text: String, parseError: String) {
             self.sha256 = sha256Hex("raw:" + text)
             self.json = nil
@@ -84,7 +116,15 @@ public struct StreamSnapshot: Sendable {
 
         /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
         /// reading areas and fences), else kept raw.
-        static func embedded(_ text: String, mask: CredentialMask?) -> (Document, JSONValue?) {
+        ///
+        /// With `base` (another config's text and its parsed value), a `text` that is that text with
+        /// members added before its closing brace (binary_json: platform_json and `JobUid`) is read
+        /// as the base value with those members set, which is what parsing it gives, without parsing
+        /// the base part again.
+        static func embedded(_ text: String, mask: CredentialMask?, extending base: (String, JSONValue)? = nil) -> (Document, JSONValue?) {
+            if let base, let value = extended(base.1, text: base.0, by: text) {
+                return (Document(value: value, mask: mask, served: text), value)
+            }
             do {
                 let value = try JSONValue.parse(text)
                 return (Document(value: value, mask: mask, served: text), value)
