@@ -253,7 +253,7 @@ extension ResultTable {
 
     /// A cell's text on one line: new lines become spaces (most cells have none).
     static func oneLine(_ text: String) -> String {
-        guard text.utf8.contains(UInt8(ascii: "\n")) else { return text }
+        guard text.utf8Contains(UInt8(ascii: "\n")) else { return text }
         return String(decoding: text.utf8.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 

@@ -157,14 +157,13 @@ extension JSONValue.Parser {
         guard index < bytes.count else { throw error("unexpected end of data") }
         let me = nodes.count
         nodes.append(JSONOutline.Node(start: Int32(index), kind: Self.kind(of: bytes[index])))
-        if depth >= recording {
+        switch bytes[index] {
+        case UInt8(ascii: "{") where depth < recording:
+            try outlineContainer(depth: depth + 1, recording: recording, node: me, keyed: true, into: &nodes)
+        case UInt8(ascii: "[") where depth < recording:
+            try outlineContainer(depth: depth + 1, recording: recording, node: me, keyed: false, into: &nodes)
+        default:
             try skipValue(depth: depth)
-        } else {
-            switch bytes[index] {
-            case UInt8(ascii: "{"): try outlineObject(depth: depth + 1, recording: recording, node: me, into: &nodes)
-            case UInt8(ascii: "["): try outlineArray(depth: depth + 1, recording: recording, node: me, into: &nodes)
-            default: try skipValue(depth: depth)
-            }
         }
         nodes[me].end = Int32(index)
         return me
@@ -181,87 +180,46 @@ extension JSONValue.Parser {
         }
     }
 
-    private mutating func outlineObject(depth: Int, recording: Int, node: Int, into nodes: inout [JSONOutline.Node]) throws {
-        guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return
-        }
+    /// An object's members (`keyed`) or an array's elements, each recorded and linked in order
+    /// under `node`.
+    private mutating func outlineContainer(
+        depth: Int, recording: Int, node: Int, keyed: Bool, into nodes: inout [JSONOutline.Node]
+    ) throws {
+        let closing = keyed ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        if try opens(depth: depth, closing: closing) { return }
         var last = -1
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let keyStart = index
-            let keyHasEscape = try skipString()
-            let keyEnd = index
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipWhitespace()
+        repeat {
+            var key: (start: Int, end: Int, escaped: Bool)?
+            if keyed {
+                try keyFollows()
+                let start = index
+                let escaped = try skipString()
+                key = (start, index, escaped)
+                try colon()
+            } else {
+                skipWhitespace()
+            }
             let child = try outlineValue(depth: depth, recording: recording, into: &nodes)
-            nodes[child].keyStart = Int32(keyStart)
-            nodes[child].keyEnd = Int32(keyEnd)
-            nodes[child].keyHasEscape = keyHasEscape
-            Self.link(child, after: last, in: node, &nodes)
+            if let key {
+                nodes[child].keyStart = Int32(key.start)
+                nodes[child].keyEnd = Int32(key.end)
+                nodes[child].keyHasEscape = key.escaped
+            }
+            if last < 0 {
+                nodes[node].firstChild = Int32(child)
+            } else {
+                nodes[last].nextSibling = Int32(child)
+            }
             last = child
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of data") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            throw error("expected ',' or '}'")
-        }
-    }
-
-    private mutating func outlineArray(depth: Int, recording: Int, node: Int, into nodes: inout [JSONOutline.Node]) throws {
-        guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return
-        }
-        var last = -1
-        while true {
-            skipWhitespace()
-            let child = try outlineValue(depth: depth, recording: recording, into: &nodes)
-            Self.link(child, after: last, in: node, &nodes)
-            last = child
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of data") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            throw error("expected ',' or ']'")
-        }
-    }
-
-    private static func link(_ child: Int, after last: Int, in parent: Int, _ nodes: inout [JSONOutline.Node]) {
-        if last < 0 {
-            nodes[parent].firstChild = Int32(child)
-        } else {
-            nodes[last].nextSibling = Int32(child)
-        }
+        } while try !closes(closing)
     }
 
     /// Reads one value by the rules of ``parseValue(depth:)`` without building it.
     mutating func skipValue(depth: Int) throws {
         guard index < bytes.count else { throw error("unexpected end of data") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): try skipContainer(depth: depth + 1, closing: UInt8(ascii: "}"), keyed: true)
-        case UInt8(ascii: "["): try skipContainer(depth: depth + 1, closing: UInt8(ascii: "]"), keyed: false)
+        case UInt8(ascii: "{"): try skipContainer(depth: depth + 1, keyed: true)
+        case UInt8(ascii: "["): try skipContainer(depth: depth + 1, keyed: false)
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -273,37 +231,19 @@ extension JSONValue.Parser {
         }
     }
 
-    private mutating func skipContainer(depth: Int, closing: UInt8, keyed: Bool) throws {
-        guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == closing {
-            index += 1
-            return
-        }
-        while true {
-            skipWhitespace()
+    private mutating func skipContainer(depth: Int, keyed: Bool) throws {
+        let closing = keyed ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        if try opens(depth: depth, closing: closing) { return }
+        repeat {
             if keyed {
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                try keyFollows()
                 _ = try skipString()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
+                try colon()
+            } else {
                 skipWhitespace()
             }
             try skipValue(depth: depth)
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of data") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == closing {
-                index += 1
-                return
-            }
-            throw error(keyed ? "expected ',' or '}'" : "expected ',' or ']'")
-        }
+        } while try !closes(closing)
     }
 
     /// Reads a string by the rules of ``parseString()`` without building it; returns whether it

@@ -114,6 +114,16 @@ public func sha256Hex(_ text: String) -> String {
 }
 
 extension String {
+    /// Whether this string's UTF-8 holds `byte`: memchr over its contiguous storage (a config is
+    /// kilobytes of it).
+    public func utf8Contains(_ byte: UInt8) -> Bool {
+        let fast = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, Int32(byte), bytes.count) != nil
+        }
+        return fast ?? utf8.contains(byte)
+    }
+
     /// Whether this string's UTF-8 bytes sort before `other`'s, byte by byte (the order of
     /// canonical keys and of SQLite's text): one memcmp over contiguous storage instead of the
     /// generic sequence comparison.

@@ -77,38 +77,18 @@ extension JSONValue {
         }
 
         mutating func parseObject(depth: Int) throws -> JSONValue {
-            guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object([:])
-            }
+            if try opens(depth: depth, closing: UInt8(ascii: "}")) { return .object([:]) }
             // The members are gathered in order and put into a dictionary of the right size once:
             // a dictionary grown member by member hashes every key again at each resize.
             var pairs: [(String, JSONValue)] = []
             pairs.reserveCapacity(8)
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            repeat {
+                try keyFollows()
                 let key = try parseString()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
-                skipWhitespace()
+                try colon()
                 pairs.append((key, try parseValue(depth: depth)))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of data") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return Self.object(pairs)
-                }
-                throw error("expected ',' or '}'")
-            }
+            } while try !closes(UInt8(ascii: "}"))
+            return Self.object(pairs)
         }
 
         /// An object from its members in order (the last of a duplicate key wins).
@@ -119,29 +99,61 @@ extension JSONValue {
         }
 
         mutating func parseArray(depth: Int) throws -> JSONValue {
-            guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
-            index += 1
             var items: [JSONValue] = []
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            while true {
+            if try opens(depth: depth, closing: UInt8(ascii: "]")) { return .array(items) }
+            repeat {
                 skipWhitespace()
                 items.append(try parseValue(depth: depth))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of data") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(items)
-                }
-                throw error("expected ',' or ']'")
+            } while try !closes(UInt8(ascii: "]"))
+            return .array(items)
+        }
+
+        // The grammar around members and elements, shared by every reader of containers (the
+        // parser, the outline and its skipping of values).
+
+        /// Reads a container's opening byte, refusing nesting beyond ``JSONValue/maximumDepth``;
+        /// true when the container is empty (its `closing` byte read too).
+        @inline(__always)
+        mutating func opens(depth: Int, closing: UInt8) throws -> Bool {
+            guard depth <= JSONValue.maximumDepth else { throw error("nested too deeply") }
+            index += 1
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == closing else { return false }
+            index += 1
+            return true
+        }
+
+        /// Before a member: its key's opening quote must come next.
+        @inline(__always)
+        mutating func keyFollows() throws {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+        }
+
+        /// After a member's key: the colon, and the space either side of it.
+        @inline(__always)
+        mutating func colon() throws {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            index += 1
+            skipWhitespace()
+        }
+
+        /// After a member or element: true at the container's `closing` byte, false after a comma
+        /// (either read).
+        @inline(__always)
+        mutating func closes(_ closing: UInt8) throws -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of data") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                return false
             }
+            if bytes[index] == closing {
+                index += 1
+                return true
+            }
+            throw error(closing == UInt8(ascii: "}") ? "expected ',' or '}'" : "expected ',' or ']'")
         }
 
         mutating func parseString() throws -> String {

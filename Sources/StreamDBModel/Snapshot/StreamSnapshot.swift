@@ -60,18 +60,9 @@ public struct StreamSnapshot: Sendable {
         public static func maskedServedText(_ text: String, canonical: [UInt8], mask: CredentialMask?) -> String? {
             guard let mask else { return text }
             let masked = mask.mask(text)
-            if !containsBackslash(text) { return masked }
+            if !text.utf8Contains(UInt8(ascii: "\\")) { return masked }
             guard let reparsed = try? JSONValue.parse(masked), reparsed.canonicalBytes(masking: nil) == canonical else { return nil }
             return masked
-        }
-
-        /// Whether `text` has a backslash: memchr over its UTF-8 (a config is kilobytes of it).
-        private static func containsBackslash(_ text: String) -> Bool {
-            var text = text
-            return text.withUTF8 { bytes in
-                guard let base = bytes.baseAddress else { return false }
-                return memchr(base, Int32(UInt8(ascii: "\\")), bytes.count) != nil
-            }
         }
 
         /// `longer` read as `baseText` (which parses as `base`, an object with members) with
