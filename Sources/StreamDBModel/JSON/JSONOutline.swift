@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// A JSON document checked by the parser's rules, with where its values stand down to a given
