@@ -20,7 +20,8 @@ extension StreamSnapshot {
         self.serverUpdatedAt = reader.takeUpdatedAt()
         let (platform, config) = reader.takeEmbedded("platform_json")
         // binary_json is platform_json with JobUid added: read as that when it is spelt so.
-        let binary = reader.takeEmbedded("binary_json", extending: config).0
+        let platformText = reader.served["platform_json"]?.stringValue
+        let binary = reader.takeEmbedded("binary_json", extending: config.flatMap { value in platformText.map { ($0, value) } }).0
         let rest = Document(value: .object(reader.members), mask: masking)
         self.rest = rest
         self.platformConfig = platform
@@ -139,16 +140,16 @@ private struct PayloadReader {
 
     /// A JSON-in-a-string field, taken out of the rest of the payload to be stored on its own.
     ///
-    /// - Parameter base: another embedded config already read (platform_json's, for binary_json),
-    ///   whose text this one may extend (``StreamSnapshot/Document/embedded(_:mask:extending:)``).
-    mutating func takeEmbedded(_ key: String, extending base: JSONValue? = nil) -> (StreamSnapshot.Document?, JSONValue?) {
+    /// - Parameter base: another embedded config already read, its text and parsed value
+    ///   (platform_json's, for binary_json), which this one may extend
+    ///   (``StreamSnapshot/Document/embedded(_:mask:extending:)``).
+    mutating func takeEmbedded(
+        _ key: String, extending base: (String, JSONValue)? = nil
+    ) -> (StreamSnapshot.Document?, JSONValue?) {
         switch members[key] {
         case .string(let served)?:
             members[key] = .null
-            let baseText: String?
-            if base != nil, case .string(let text)? = self.served["platform_json"] { baseText = text } else { baseText = nil }
-            let (document, value) = StreamSnapshot.Document.embedded(
-                served, mask: mask, extending: base.flatMap { value in baseText.map { ($0, value) } })
+            let (document, value) = StreamSnapshot.Document.embedded(served, mask: mask, extending: base)
             if let error = document.parseError {
                 note(.invalidConfig, "\(key) is not JSON (\(error)); the raw string is kept.")
             }
