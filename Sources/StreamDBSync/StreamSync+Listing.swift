@@ -87,8 +87,10 @@ extension StreamSync {
         var whole: [JSONOutline.Value] = []
         var needDetails: [String] = []
         for item in items {
-            let isWhole = item.member("platform_json") != nil && item.member("status") != nil
-            if !isWhole, let uid = item.member("job_uid")?.string.flatMap(JobUID.normalized) {
+            // One pass over the item's members for the three looked at.
+            let known = item.members(["platform_json", "status", "job_uid"])
+            let isWhole = known[0] != nil && known[1] != nil
+            if !isWhole, let uid = known[2]?.string.flatMap(JobUID.normalized) {
                 needDetails.append(uid)
             } else {
                 whole.append(item)

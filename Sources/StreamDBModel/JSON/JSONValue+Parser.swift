@@ -38,12 +38,13 @@ extension JSONValue {
         }
 
         mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
+            while index < bytes.count, Self.isWhitespace(bytes[index]) { index += 1 }
+        }
+
+        /// JSON's whitespace: space, tab, line feed, carriage return.
+        @inline(__always)
+        static func isWhitespace(_ b: UInt8) -> Bool {
+            b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
         }
 
         mutating func parseValue(depth: Int) throws -> JSONValue {

@@ -76,10 +76,11 @@ public struct StreamSnapshot: Sendable {
                 longer.withUTF8 { bytes -> JSONValue? in
                     // The base up to its closing brace (it parsed as an object: the last byte that is
                     // not whitespace is that brace).
-                    guard var open = baseBytes.lastIndex(where: { !Self.isWhitespace($0) }), baseBytes[open] == UInt8(ascii: "}"),
+                    guard var open = baseBytes.lastIndex(where: { !JSONValue.Parser.isWhitespace($0) }),
+                        baseBytes[open] == UInt8(ascii: "}"),
                         bytes.count > open, memcmp(baseBytes.baseAddress!, bytes.baseAddress!, open) == 0
                     else { return nil }
-                    while open < bytes.count, Self.isWhitespace(bytes[open]) { open += 1 }
+                    while open < bytes.count, JSONValue.Parser.isWhitespace(bytes[open]) { open += 1 }
                     guard open < bytes.count, bytes[open] == UInt8(ascii: ",") else { return nil }
                     // What follows the comma, read as the members of an object of their own: `{` in
                     // the comma's place.
@@ -94,8 +95,6 @@ public struct StreamSnapshot: Sendable {
                 }
             }
         }
-
-        private static func isWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
         init(raw text: String, parseError: String) {
             self.sha256 = sha256Hex("raw:" + text)
