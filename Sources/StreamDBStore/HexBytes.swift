@@ -5,17 +5,23 @@ import StreamDBModel
 /// as their 32 bytes.
 enum HexBytes {
     /// The bytes of an even-length string of hex digits (either case); nil for anything else.
-    static func decode(_ hex: String) -> Data? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes = Data(capacity: digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
+    static func decode(_ hex: String) -> [UInt8]? {
+        var hex = hex
+        return hex.withUTF8 { digits -> [UInt8]? in
+            guard digits.count % 2 == 0 else { return nil }
+            var valid = true
+            let bytes = [UInt8](unsafeUninitializedCapacity: digits.count / 2) { buffer, count in
+                for index in 0..<digits.count / 2 {
+                    guard let high = value(digits[2 * index]), let low = value(digits[2 * index + 1]) else {
+                        valid = false
+                        break
+                    }
+                    buffer[index] = high << 4 | low
+                    count = index + 1
+                }
+            }
+            return valid ? bytes : nil
         }
-        return bytes
     }
 
     private static func value(_ digit: UInt8) -> UInt8? {

@@ -77,7 +77,7 @@ extension HistoryStore {
     private static func write(
         _ observations: [StreamObservation], observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool, in db: Database
     ) throws -> BatchOutcome {
-        var batch = BatchWriter(db: db, observedAt: observedAt, runID: runID, sourceID: sourceID, perStream: perStream)
+        var batch = try BatchWriter(db: db, observedAt: observedAt, runID: runID, sourceID: sourceID, perStream: perStream)
         for observation in observations {
             try batch.write(observation)
         }
@@ -93,16 +93,16 @@ private struct BatchWriter {
     let sourceID: Int64
     let perStream: Bool
     var outcome = BatchOutcome()
-    /// Straight through only: a stream's savepoint may roll its regions back.
-    private let regions: WrittenRegions?
+    private let statements: RecordStatements
 
-    init(db: Database, observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool) {
+    init(db: Database, observedAt: String, runID: Int64, sourceID: Int64, perStream: Bool) throws {
         self.db = db
         self.observedAt = observedAt
         self.runID = runID
         self.sourceID = sourceID
         self.perStream = perStream
-        self.regions = perStream ? nil : WrittenRegions()
+        // Straight through only: a stream's savepoint may roll the regions it wrote back.
+        self.statements = try RecordStatements(db, regions: perStream ? nil : WrittenRegions())
     }
 
     mutating func write(_ observation: StreamObservation) throws {
@@ -110,7 +110,9 @@ private struct BatchWriter {
         case .served(let result, let url):
             try served(result, url: url)
         case .servedUnchanged(let stream, let url):
-            if let version = try HistoryStore.recordUnchanged(stream, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db) {
+            if let version = try HistoryStore.recordUnchanged(
+                stream, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements)
+            {
                 outcome.add(RecordResult(change: .unchanged, back: false, version: version))
             } else {
                 // Gone or recorded anew since the run began: the shortcut does not apply.
@@ -156,15 +158,15 @@ private struct BatchWriter {
     private mutating func store(_ snapshot: StreamSnapshot, url: String) throws {
         guard perStream else {
             try recorded(
-                HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, regions: regions, in: db),
+                HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements),
                 snapshot, url: url)
             return
         }
         do {
             var attempt: RecordAttempt?
-            let (db, observedAt, runID, sourceID) = (self.db, self.observedAt, self.runID, self.sourceID)
+            let (db, observedAt, runID, sourceID, statements) = (self.db, self.observedAt, self.runID, self.sourceID, self.statements)
             try db.inSavepoint {
-                attempt = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: db)
+                attempt = try HistoryStore.record(snapshot, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements)
                 return .commit
             }
             if let attempt { try recorded(attempt, snapshot, url: url) }

@@ -30,19 +30,112 @@ private struct CurrentStream {
     let lastSeenAt: String?
     let sourceID: Int64?
 
-    static func fetch(_ jobUID: String, in db: Database) throws -> CurrentStream? {
-        let row = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT stream_id, current_version, current_content_hash, status, gone_at, last_seen_at, source_id
-                    FROM streams WHERE job_uid = ?
-                    """),
-            arguments: [jobUID])
-        return row.map { row in
-            CurrentStream(
-                streamID: row[0], version: row[1], contentHash: row[2], status: row[3], isGone: row[4] as String? != nil,
-                lastSeenAt: row[5], sourceID: row[6])
-        }
+    static func fetch(_ jobUID: String, in statements: RecordStatements) throws -> CurrentStream? {
+        try statements.currentStream.fetchRow(
+            binding: { $0.bind(jobUID) },
+            read: { row in
+                CurrentStream(
+                    streamID: row.int64(0), version: row.int64(1), contentHash: row.string(2) ?? "",
+                    status: row.value(3), isGone: !row.isNull(4), lastSeenAt: row.string(5),
+                    sourceID: row.isNull(6) ? nil : row.int64(6))
+            })
+    }
+}
+
+/// The statements that record served streams, prepared once per batch: the writer runs a dozen
+/// of them per new stream, and looking each up by its text in the connection's cache every time
+/// hashed the SQL (a few per cent of the writer thread).
+final class RecordStatements {
+    let db: Database
+    /// Straight through only: a stream's savepoint may roll its regions back.
+    let regions: WrittenRegions?
+    let currentStream: WriteStatement
+    let seenAgain: WriteStatement
+    let unchanged: WriteStatement
+    let insertDocument: WriteStatement
+    let documentID: WriteStatement
+    let upsertRegion: WriteStatement
+    let documentRegion: WriteStatement
+    let caseType: WriteStatement
+    let area: WriteStatement
+    let fence: WriteStatement
+    let updateStream: WriteStatement
+    let insertStream: WriteStatement
+    let insertVersion: WriteStatement
+    let insertBack: WriteStatement
+
+    init(_ db: Database, regions: WrittenRegions?) throws {
+        self.db = db
+        self.regions = regions
+        currentStream = try WriteStatement(
+            """
+            SELECT stream_id, current_version, current_content_hash, status, gone_at, last_seen_at, source_id
+            FROM streams WHERE job_uid = ?
+            """, in: db)
+        seenAgain = try WriteStatement(
+            """
+            UPDATE streams
+            SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL,
+                served_digest = ?
+            WHERE stream_id = ?
+            """, in: db)
+        unchanged = try WriteStatement(
+            """
+            UPDATE streams
+            SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at)
+            WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ? AND source_id = ?
+            RETURNING current_version
+            """, in: db)
+        // One statement for a new document (most of a first sync's), a second for a known one.
+        // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
+        insertDocument = try WriteStatement(
+            """
+            INSERT INTO documents (sha256, json, raw, parse_error, served) VALUES (?, ?, CAST(? AS TEXT), ?, ?)
+            ON CONFLICT (sha256) DO NOTHING
+            """, in: db)
+        documentID = try WriteStatement("SELECT id FROM documents WHERE sha256 = ?", in: db)
+        upsertRegion = try WriteStatement(
+            """
+            INSERT INTO regions (id, title, first_seen_at) VALUES (?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET title = excluded.title
+            """, in: db)
+        documentRegion = try WriteStatement(
+            "INSERT INTO document_regions (document_id, position, region_id) VALUES (?, ?, ?)", in: db)
+        caseType = try WriteStatement(
+            "INSERT OR IGNORE INTO config_case_types (document_id, case_type) VALUES (?, ?)", in: db)
+        area = try WriteStatement(
+            "INSERT INTO config_areas (document_id, position, area_id, shape, point_count) VALUES (?, ?, ?, ?, ?)", in: db)
+        fence = try WriteStatement(
+            "INSERT INTO config_fences (document_id, position, fence_id, fence) VALUES (?, ?, ?, ?)", in: db)
+        updateStream = try WriteStatement(
+            """
+            UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
+                stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
+                last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
+                current_content_hash = ?, served_digest = ?, current_rest_id = ?
+            WHERE stream_id = ?
+            """, in: db)
+        insertStream = try WriteStatement(
+            """
+            INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
+                stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
+                last_seen_run_id, gone_at, current_version, current_content_hash, served_digest, source_id,
+                current_rest_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
+            """, in: db)
+        insertVersion = try WriteStatement(
+            """
+            INSERT INTO versions (stream_id, version, observed_at, sync_run_id, content_hash, status,
+                server_updated_at, rest_id, platform_config_id, binary_config_id,
+                status_changed_at, status_changed_at_source)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, in: db)
+        insertBack = try WriteStatement(
+            """
+            INSERT INTO presence_events (stream_id, event, status, previous_status, observed_at,
+                server_updated_at, changed_at, changed_at_source, sync_run_id, version)
+            VALUES (?, 'back', ?, NULL, ?, ?, ?, 'sync', ?, ?)
+            """, in: db)
     }
 }
 
@@ -75,59 +168,58 @@ extension HistoryStore {
     /// otherwise only "seen" (and the latest `updated_at`); nothing when the job_uid is another
     /// source's.
     static func record(
-        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, sourceID: Int64, regions: WrittenRegions? = nil,
-        in db: Database
+        _ snapshot: StreamSnapshot, observedAt: String, runID: Int64, sourceID: Int64, in statements: RecordStatements
     ) throws -> RecordAttempt {
-        let current = try CurrentStream.fetch(snapshot.jobUID, in: db)
+        let current = try CurrentStream.fetch(snapshot.jobUID, in: statements)
         if let current, current.sourceID != sourceID {
-            return .otherSource(try otherSource(of: snapshot.jobUID, than: sourceID, in: db) ?? "another source")
+            return .otherSource(try otherSource(of: snapshot.jobUID, than: sourceID, in: statements.db) ?? "another source")
         }
         return .recorded(
-            try record(snapshot, current, observedAt: observedAt, runID: runID, sourceID: sourceID, regions: regions, in: db))
+            try record(snapshot, current, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements))
     }
 
     private static func record(
         _ snapshot: StreamSnapshot, _ current: CurrentStream?, observedAt: String, runID: Int64, sourceID: Int64,
-        regions: WrittenRegions?, in db: Database
+        in statements: RecordStatements
     ) throws -> RecordResult {
         if let current, current.contentHash == snapshot.contentHash {
-            return try recordSeenAgain(snapshot, current, observedAt: observedAt, runID: runID, in: db)
+            return try recordSeenAgain(snapshot, current, observedAt: observedAt, runID: runID, in: statements)
         }
         let version = (current?.version ?? 0) + 1
-        let documents = try storeDocuments(snapshot, observedAt: observedAt, regions: regions, in: db)
+        let documents = try storeDocuments(snapshot, observedAt: observedAt, in: statements)
         let streamID = try upsertStream(
             snapshot, current, version: version, restID: documents.restID, observedAt: observedAt, runID: runID,
-            sourceID: sourceID, in: db)
+            sourceID: sourceID, in: statements)
         try insertVersion(
             snapshot, streamID: streamID, version: version, documents: documents,
             statusChange: statusChange(snapshot, current, observedAt: observedAt),
-            observedAt: observedAt, runID: runID, in: db)
+            observedAt: observedAt, runID: runID, in: statements)
         if current?.isGone == true {
-            try insertBack(streamID: streamID, snapshot: snapshot, version: version, observedAt: observedAt, runID: runID, in: db)
+            try insertBack(
+                streamID: streamID, snapshot: snapshot, version: version, observedAt: observedAt, runID: runID, in: statements)
         }
         for note in snapshot.notes {
             let entry = SyncErrorEntry(jobUID: snapshot.jobUID, kind: note.kind, message: "version \(version): \(note.message)")
-            try recordError(entry, runID: runID, in: db)
+            try recordError(entry, runID: runID, in: statements.db)
         }
         return RecordResult(change: current == nil ? .new : .changed, back: current?.isGone ?? false, version: version)
     }
 
     /// The same content as the current version: seen in this run, no new version.
     private static func recordSeenAgain(
-        _ snapshot: StreamSnapshot, _ current: CurrentStream, observedAt: String, runID: Int64, in db: Database
+        _ snapshot: StreamSnapshot, _ current: CurrentStream, observedAt: String, runID: Int64, in statements: RecordStatements
     ) throws -> RecordResult {
-        try db.cachedStatement(
-            sql: """
-                UPDATE streams
-                SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at), gone_at = NULL,
-                    served_digest = ?
-                WHERE stream_id = ?
-                """
-        ).execute(arguments: [observedAt, runID, snapshot.serverUpdatedAt, snapshot.servedDigest, current.streamID])
+        try statements.seenAgain.execute {
+            $0.bind(observedAt)
+            $0.bind(runID)
+            $0.bind(snapshot.serverUpdatedAt)
+            $0.bind(snapshot.servedDigest)
+            $0.bind(current.streamID)
+        }
         if current.isGone {
             try insertBack(
                 streamID: current.streamID, snapshot: snapshot, version: current.version, observedAt: observedAt,
-                runID: runID, in: db)
+                runID: runID, in: statements)
         }
         return RecordResult(change: .unchanged, back: current.isGone, version: current.version)
     }
@@ -135,69 +227,66 @@ extension HistoryStore {
     /// Stores the version's documents (each once, by hash) and, for a document stored for the
     /// first time in its role, the rows derived from it.
     private static func storeDocuments(
-        _ snapshot: StreamSnapshot, observedAt: String, regions: WrittenRegions?, in db: Database
+        _ snapshot: StreamSnapshot, observedAt: String, in statements: RecordStatements
     ) throws -> VersionDocuments {
-        let restID = try storeDocument(snapshot.rest, in: db) { id in
-            try storeRegions(snapshot.regions, documentID: id, observedAt: observedAt, written: regions, in: db)
+        let restID = try storeDocument(snapshot.rest, in: statements) { id in
+            try storeRegions(snapshot.regions, documentID: id, observedAt: observedAt, in: statements)
         }
         let platformID = try snapshot.platformConfig.map { config in
-            let id = try storeDocument(config, in: db) { _ in }
-            try storeConfigRows(snapshot, documentID: id, in: db)
+            let id = try storeDocument(config, in: statements) { _ in }
+            try storeConfigRows(snapshot, documentID: id, in: statements)
             return id
         }
-        let binaryID = try snapshot.binaryConfig.map { try storeDocument($0, in: db) { _ in } }
+        let binaryID = try snapshot.binaryConfig.map { try storeDocument($0, in: statements) { _ in } }
         return VersionDocuments(restID: restID, platformID: platformID, binaryID: binaryID)
     }
 
     private static func storeRegions(
-        _ regions: [StreamSnapshot.Region], documentID: Int64, observedAt: String, written: WrittenRegions?,
-        in db: Database
+        _ regions: [StreamSnapshot.Region], documentID: Int64, observedAt: String, in statements: RecordStatements
     ) throws {
-        for region in regions {
+        let written = statements.regions
+        for (position, region) in regions.enumerated() {
             if written == nil || written?.titles[region.id] != region.title {
                 written?.titles[region.id] = region.title
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO regions (id, title, first_seen_at) VALUES (?, ?, ?)
-                        ON CONFLICT (id) DO UPDATE SET title = excluded.title
-                        """
-                ).execute(arguments: [region.id, region.title, observedAt])
+                try statements.upsertRegion.execute {
+                    $0.bind(region.id)
+                    $0.bind(region.title)
+                    $0.bind(observedAt)
+                }
+            }
+            try statements.documentRegion.execute {
+                $0.bind(documentID)
+                $0.bind(position)
+                $0.bind(region.id)
             }
         }
-        try insertRows(
-            into: "document_regions", columns: ["document_id", "position", "region_id"],
-            regions.enumerated().map { [documentID, $0.offset, $0.element.id] }, in: db)
     }
 
     /// The rows derived from a pipeline config, written when a document is first used as one
     /// (config_case_types has a row per such document), also when the same document was stored
     /// before in another role.
-    private static func storeConfigRows(_ snapshot: StreamSnapshot, documentID id: Int64, in db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO config_case_types (document_id, case_type) VALUES (?, ?)")
-            .execute(arguments: [id, snapshot.fields.caseType])
-        guard db.changesCount > 0 else { return }
-        try insertRows(
-            into: "config_areas", columns: ["document_id", "position", "area_id", "shape", "point_count"],
-            snapshot.areas.map { [id, $0.position, $0.areaID, $0.shape, $0.pointCount] }, in: db)
-        try insertRows(
-            into: "config_fences", columns: ["document_id", "position", "fence_id", "fence"],
-            snapshot.fences.map { [id, $0.position, $0.fenceID, $0.json] }, in: db)
-    }
-
-    /// Inserts rows with one statement per up to 16 of them (a document's areas, fences or
-    /// regions): a statement per row was most of what a new document cost beyond the document.
-    static func insertRows(
-        into table: String, columns: [String], _ rows: [[(any DatabaseValueConvertible)?]], in db: Database
-    ) throws {
-        var start = 0
-        while start < rows.count {
-            let chunk = rows[start..<min(start + 16, rows.count)]
-            let placeholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-            try db.cachedStatement(
-                sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
-                    + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ")
-            ).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
-            start += chunk.count
+    private static func storeConfigRows(_ snapshot: StreamSnapshot, documentID id: Int64, in statements: RecordStatements) throws {
+        try statements.caseType.execute {
+            $0.bind(id)
+            $0.bind(snapshot.fields.caseType)
+        }
+        guard statements.db.changesCount > 0 else { return }
+        for area in snapshot.areas {
+            try statements.area.execute {
+                $0.bind(id)
+                $0.bind(area.position)
+                $0.bind(area.areaID)
+                $0.bind(area.shape)
+                $0.bind(area.pointCount)
+            }
+        }
+        for fence in snapshot.fences {
+            try statements.fence.execute {
+                $0.bind(id)
+                $0.bind(fence.position)
+                $0.bind(fence.fenceID)
+                $0.bind(fence.json)
+            }
         }
     }
 
@@ -205,41 +294,52 @@ extension HistoryStore {
     /// returns its `stream_id`.
     private static func upsertStream(
         _ snapshot: StreamSnapshot, _ current: CurrentStream?, version: Int64, restID: Int64, observedAt: String,
-        runID: Int64, sourceID: Int64, in db: Database
+        runID: Int64, sourceID: Int64, in statements: RecordStatements
     ) throws -> Int64 {
         let fields = snapshot.fields
         let status = databaseValue(snapshot.status)
         if let current {
-            try db.cachedStatement(
-                sql: """
-                    UPDATE streams SET id = ?, status = ?, stream_uid = ?, camera_group_uid = ?, case_type = ?,
-                        stream_case_type = ?, ovms_client = ?, created_at = ?, updated_at = coalesce(?, updated_at),
-                        last_seen_at = ?, last_seen_run_id = ?, gone_at = NULL, current_version = ?,
-                        current_content_hash = ?, served_digest = ?, current_rest_id = ?
-                    WHERE stream_id = ?
-                    """
-            ).execute(arguments: [
-                fields.id, status, fields.streamUID, fields.cameraGroupUID, fields.caseType,
-                fields.streamCaseType, fields.ovmsClient, fields.createdAt, snapshot.serverUpdatedAt,
-                observedAt, runID, version, snapshot.contentHash, snapshot.servedDigest, restID, current.streamID,
-            ])
+            try statements.updateStream.execute {
+                $0.bind(fields.id)
+                $0.bind(status)
+                $0.bind(fields.streamUID)
+                $0.bind(fields.cameraGroupUID)
+                $0.bind(fields.caseType)
+                $0.bind(fields.streamCaseType)
+                $0.bind(fields.ovmsClient)
+                $0.bind(fields.createdAt)
+                $0.bind(snapshot.serverUpdatedAt)
+                $0.bind(observedAt)
+                $0.bind(runID)
+                $0.bind(version)
+                $0.bind(snapshot.contentHash)
+                $0.bind(snapshot.servedDigest)
+                $0.bind(restID)
+                $0.bind(current.streamID)
+            }
             return current.streamID
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO streams (job_uid, id, status, stream_uid, camera_group_uid, case_type,
-                    stream_case_type, ovms_client, created_at, updated_at, first_seen_at, last_seen_at,
-                    last_seen_run_id, gone_at, current_version, current_content_hash, served_digest, source_id,
-                    current_rest_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            snapshot.jobUID, fields.id, status, fields.streamUID, fields.cameraGroupUID,
-            fields.caseType, fields.streamCaseType, fields.ovmsClient, fields.createdAt,
-            snapshot.serverUpdatedAt, observedAt, observedAt, runID, version, snapshot.contentHash,
-            snapshot.servedDigest, sourceID, restID,
-        ])
-        return db.lastInsertedRowID
+        try statements.insertStream.execute {
+            $0.bind(snapshot.jobUID)
+            $0.bind(fields.id)
+            $0.bind(status)
+            $0.bind(fields.streamUID)
+            $0.bind(fields.cameraGroupUID)
+            $0.bind(fields.caseType)
+            $0.bind(fields.streamCaseType)
+            $0.bind(fields.ovmsClient)
+            $0.bind(fields.createdAt)
+            $0.bind(snapshot.serverUpdatedAt)
+            $0.bind(observedAt)
+            $0.bind(observedAt)
+            $0.bind(runID)
+            $0.bind(version)
+            $0.bind(snapshot.contentHash)
+            $0.bind(snapshot.servedDigest)
+            $0.bind(sourceID)
+            $0.bind(restID)
+        }
+        return statements.db.lastInsertedRowID
     }
 
     /// The status event a new version carries: 'first_seen' for a new stream, 'changed' when the
@@ -255,24 +355,26 @@ extension HistoryStore {
 
     private static func insertVersion(
         _ snapshot: StreamSnapshot, streamID: Int64, version: Int64, documents: VersionDocuments,
-        statusChange: (at: String, source: String)?, observedAt: String, runID: Int64, in db: Database
+        statusChange: (at: String, source: String)?, observedAt: String, runID: Int64, in statements: RecordStatements
     ) throws {
         guard let contentHash = HexBytes.decode(snapshot.contentHash) else {
             throw StoreError(
                 .other, "the content hash of \(snapshot.jobUID) is not hex (a bug in streamdb); nothing of it was stored.")
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO versions (stream_id, version, observed_at, sync_run_id, content_hash, status,
-                    server_updated_at, rest_id, platform_config_id, binary_config_id,
-                    status_changed_at, status_changed_at_source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            streamID, version, observedAt, runID, contentHash, databaseValue(snapshot.status),
-            snapshot.serverUpdatedAt, documents.restID, documents.platformID, documents.binaryID,
-            statusChange?.at, statusChange?.source,
-        ])
+        try statements.insertVersion.execute {
+            $0.bind(streamID)
+            $0.bind(version)
+            $0.bind(observedAt)
+            $0.bind(runID)
+            $0.bind(blob: contentHash)
+            $0.bind(databaseValue(snapshot.status))
+            $0.bind(snapshot.serverUpdatedAt)
+            $0.bind(documents.restID)
+            $0.bind(documents.platformID)
+            $0.bind(documents.binaryID)
+            $0.bind(statusChange?.at)
+            $0.bind(statusChange?.source)
+        }
     }
 
     /// Records a present stream served again exactly as last time (its ``ServedDigest`` matched
@@ -281,17 +383,16 @@ extension HistoryStore {
     /// that digest (gone, or recorded anew since the run began): the caller then records the
     /// normalised object instead.
     static func recordUnchanged(
-        _ stream: UnchangedStream, observedAt: String, runID: Int64, sourceID: Int64, in db: Database
+        _ stream: UnchangedStream, observedAt: String, runID: Int64, sourceID: Int64, in statements: RecordStatements
     ) throws -> Int64? {
-        try Int64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    UPDATE streams
-                    SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at)
-                    WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ? AND source_id = ?
-                    RETURNING current_version
-                    """),
-            arguments: [observedAt, runID, stream.serverUpdatedAt, stream.jobUID, stream.servedDigest, sourceID])
+        try statements.unchanged.fetchInt64 {
+            $0.bind(observedAt)
+            $0.bind(runID)
+            $0.bind(stream.serverUpdatedAt)
+            $0.bind(stream.jobUID)
+            $0.bind(stream.servedDigest)
+            $0.bind(sourceID)
+        }
     }
 
     /// `streams.served_digest` of every present stream that has one, by job_uid: what
@@ -338,29 +439,24 @@ extension HistoryStore {
     /// Inserts a document unless one with the same hash is stored; returns its id. `whenNew` runs
     /// once, for a document stored for the first time, to add the rows derived from it.
     private static func storeDocument(
-        _ document: StreamSnapshot.Document, in db: Database, whenNew: (Int64) throws -> Void
+        _ document: StreamSnapshot.Document, in statements: RecordStatements, whenNew: (Int64) throws -> Void
     ) throws -> Int64 {
-        // One statement for a new document (most of a first sync's), a second for a known one.
-        // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO documents (sha256, json, raw, parse_error, served) VALUES (?, ?, CAST(? AS TEXT), ?, ?)
-                ON CONFLICT (sha256) DO NOTHING
-                """
-            // A config string that is no JSON is kept as served, U+0000 included: GRDB binds a
-            // String as a C string (cut at the first NUL), its bytes as a blob are bound whole.
-        ).execute(arguments: [
-            document.sha256, document.json, document.raw.map { Data($0.utf8) }, document.parseError, document.served,
-        ])
+        try statements.insertDocument.execute {
+            $0.bind(document.sha256)
+            $0.bind(document.json)
+            // A config string that is no JSON is kept as served, U+0000 included: text is bound
+            // up to its first NUL (as GRDB binds it), its bytes as a blob are bound whole.
+            $0.bind(blob: document.raw.map { Array($0.utf8) })
+            $0.bind(document.parseError)
+            $0.bind(document.served)
+        }
+        let db = statements.db
         if db.changesCount == 1 {
             let id = db.lastInsertedRowID
             try whenNew(id)
             return id
         }
-        guard
-            let id = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM documents WHERE sha256 = ?"), arguments: [document.sha256])
-        else {
+        guard let id = try statements.documentID.fetchInt64({ $0.bind(document.sha256) }) else {
             throw StoreError(.other, "document \(document.sha256) was neither stored nor found (a bug in streamdb).")
         }
         return id
@@ -384,17 +480,18 @@ extension HistoryStore {
     /// A stream served again after a 404: a 'back' presence event, dated by the sync (the payload's
     /// updated_at says nothing about when it came back), naming the version it came back with.
     private static func insertBack(
-        streamID: Int64, snapshot: StreamSnapshot, version: Int64, observedAt: String, runID: Int64, in db: Database
+        streamID: Int64, snapshot: StreamSnapshot, version: Int64, observedAt: String, runID: Int64,
+        in statements: RecordStatements
     ) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO presence_events (stream_id, event, status, previous_status, observed_at,
-                    server_updated_at, changed_at, changed_at_source, sync_run_id, version)
-                VALUES (?, 'back', ?, NULL, ?, ?, ?, 'sync', ?, ?)
-                """
-        ).execute(arguments: [
-            streamID, databaseValue(snapshot.status), observedAt, snapshot.serverUpdatedAt, observedAt, runID, version,
-        ])
+        try statements.insertBack.execute {
+            $0.bind(streamID)
+            $0.bind(databaseValue(snapshot.status))
+            $0.bind(observedAt)
+            $0.bind(snapshot.serverUpdatedAt)
+            $0.bind(observedAt)
+            $0.bind(runID)
+            $0.bind(version)
+        }
     }
 
     static func databaseValue(_ status: StatusValue) -> DatabaseValue {

@@ -207,7 +207,7 @@ public final class HistoryStore: Sendable {
 
     /// SQLite's `unhex(X)` for one argument: the bytes the hex digits spell, NULL when X is not hex.
     private static let unhex = DatabaseFunction("unhex", argumentCount: 1, pure: true) { values in
-        (String.fromDatabaseValue(values[0])).flatMap(HexBytes.decode)
+        String.fromDatabaseValue(values[0]).flatMap(HexBytes.decode).map { Data($0) }
     }
 
     /// Runs `body` in one write transaction (rolled back when it throws).
