@@ -54,10 +54,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // SQLite's process-wide settings that only C can make (sqlite3_config is variadic).
+        .target(name: "CStreamDBSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         // SQLite: the schema (migrations/*.sql, embedded), the one writer, versions, the ledger.
         .target(
             name: "StreamDBStore",
-            dependencies: ["StreamDBModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["StreamDBModel", "CStreamDBSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             plugins: ["EmbedMigrations"]
         ),
         // One run: fetch, normalise, detect change, hand batches to the store; the session around it.
