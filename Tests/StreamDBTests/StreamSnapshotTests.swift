@@ -27,13 +27,27 @@ struct StreamSnapshotTests {
 
     @Test("binary_json spelt as platform_json with members added is stored exactly as when it is read on its own")
     func binaryExtendsPlatform() throws {
-        let platform = #"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://u:secret@cam:554/live"}, "JobUid": "old" }"#
+        // The second base's strings hold every byte that structures JSON, and an escaped quote,
+        // so that its canonical form is cut into members only where members end; the third has a
+        // key that Swift's strings equal to another spelling (é precomposed and decomposed).
+        for platform in [
+            #"{"CaseType": "motion-detect", "Source": {"Url": "rtsp://u:secret@cam:554/live"}, "JobUid": "old" }"#,
+            #"{"A,}": "x\",{}[]:", "Zed": [{"k": "a,b}"}, [1.5, -2e3]], "B\"": {"c": "]}{,"}, "M": "rtsp://a:b@c/x?token=t,1"}"#,
+            #"{"\u00e9": 1, "x": 2}"#,
+        ] {
+            try binaryExtends(platform)
+        }
+    }
+
+    private func binaryExtends(_ platform: String) throws {
         let open = String(platform.dropLast())
         let binaries = [
             open + #", "JobUid": "00617614-b938-11ee-bfd6-5622fced16a0"}"#,
             open + #","JobUid":"x","Extra":[1,{"a":null}]}  "#,
             open + "\n ,\n \"JobUid\" : \"x\" , \"JobUid\": \"y\"\n}\n",
             open + #", "Source": {"Url": "rtsp://other:pw@cam/x"}}"#,
+            open + #", "A,}": 1, "B\"": null, "": "first", "~": "last", "N": "rtsp://n:pw@x/"}"#,
+            open + #", "e\u0301": 3}"#, open + #", "\u00e9": 4, "y": 5}"#,
             // Not JSON: no members, two commas, a bad member, data after the brace, no brace.
             open + ", }", open + ",, \"a\": 1}", open + ", \"a\" 1}", open + ", \"a\": 1} x", open + ", \"a\": 1",
             // Not an extension: another base, no comma, a prefix cut short.

@@ -20,6 +20,7 @@ public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let reread = try? JSONValue.parse(text) else { fatalError("canonical text is not JSON: \(text.prefix(300))") }
     precondition(reread == value, "canonical text reads back as another value: \(text.prefix(300))")
     precondition(reread.canonicalText == text, "canonical text is not a fixed point: \(text.prefix(300))")
+    checkBinaryExtension(value)
     for mask in [true, false] {
         let snapshot: StreamSnapshot
         do {
@@ -53,6 +54,33 @@ public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// An object's members split in two, served as a platform_json of the first part and a
+/// binary_json that is that text with the rest added: binary_json is stored as when it is read on
+/// its own (what the sync reads by extending platform_json's value and canonical form).
+func checkBinaryExtension(_ value: JSONValue) {
+    guard case .object(let members) = value, members.count >= 2 else { return }
+    let keys = Array(members.keys)
+    let half = keys.count / 2
+    let base = JSONValue.object(Dictionary(uniqueKeysWithValues: keys[..<half].map { ($0, members[$0]!) })).canonicalText
+    var added = JSONValue.object(Dictionary(uniqueKeysWithValues: keys[half...].map { ($0, members[$0]!) })).canonicalText
+    added.removeFirst()
+    let binary = String(base.dropLast()) + ", " + added
+    for mask in [true, false] {
+        func stored(platform: String) -> StreamSnapshot.Document? {
+            let item: JSONValue = .object([
+                "job_uid": .string("00617614-b938-11ee-bfd6-5622fced16a0"), "status": .int(11),
+                "platform_json": .string(platform), "binary_json": .string(binary),
+            ])
+            return (try? StreamSnapshot(item: item, maskCredentials: mask))?.binaryConfig
+        }
+        let extended = stored(platform: base)
+        let alone = stored(platform: "{\"another\": \"base\"}")
+        precondition(
+            extended?.sha256 == alone?.sha256 && extended?.json == alone?.json && extended?.served == alone?.served,
+            "binary_json read as an extension of platform_json is stored otherwise: \(binary.prefix(300))")
+    }
 }
 
 /// `outlined` is `value`, and so is each recorded value below it.

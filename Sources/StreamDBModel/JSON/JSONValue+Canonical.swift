@@ -35,6 +35,14 @@ extension JSONValue {
         canonicalBytes(masking: maskingCredentials ? .standard : nil)
     }
 
+    /// Appends one member of an object as canonical JSON writes it: the key (masked as a string
+    /// is), a colon, the value.
+    static func appendCanonicalMember(key: String, value: JSONValue, mask: CredentialMask?, to out: inout [UInt8]) {
+        writeString(mask?.mask(key) ?? key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        write(value, mask: mask, into: &out)
+    }
+
     private static func write(_ value: JSONValue, mask: CredentialMask?, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
@@ -55,9 +63,7 @@ extension JSONValue {
             for (key, member) in members.sorted(by: { $0.key.utf8Precedes($1.key) }) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(mask?.mask(key) ?? key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(member, mask: mask, into: &out)
+                appendCanonicalMember(key: key, value: member, mask: mask, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

@@ -21,7 +21,10 @@ extension StreamSnapshot {
         let (platform, config) = reader.takeEmbedded("platform_json")
         // binary_json is platform_json with JobUid added: read as that when it is spelt so.
         let platformText = reader.served["platform_json"]?.stringValue
-        let binary = reader.takeEmbedded("binary_json", extending: config.flatMap { value in platformText.map { ($0, value) } }).0
+        let base = config.flatMap { value in
+            platformText.flatMap { text in platform.map { Document.Base(text: text, value: value, document: $0) } }
+        }
+        let binary = reader.takeEmbedded("binary_json", extending: base).0
         let rest = Document(value: .object(reader.members), mask: masking)
         self.rest = rest
         self.platformConfig = platform
@@ -140,11 +143,11 @@ private struct PayloadReader {
 
     /// A JSON-in-a-string field, taken out of the rest of the payload to be stored on its own.
     ///
-    /// - Parameter base: another embedded config already read, its text and parsed value
+    /// - Parameter base: another embedded config already read, its text, parsed value and document
     ///   (platform_json's, for binary_json), which this one may extend
     ///   (``StreamSnapshot/Document/embedded(_:mask:extending:)``).
     mutating func takeEmbedded(
-        _ key: String, extending base: (String, JSONValue)? = nil
+        _ key: String, extending base: StreamSnapshot.Document.Base? = nil
     ) -> (StreamSnapshot.Document?, JSONValue?) {
         switch members[key] {
         case .string(let served)?:

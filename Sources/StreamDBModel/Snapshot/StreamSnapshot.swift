@@ -33,6 +33,15 @@ public struct StreamSnapshot: Sendable {
 
     /// A JSON document stored content-addressed in `documents`.
     public struct Document: Sendable {
+        /// An embedded config already read, which another may extend (platform_json, for
+        /// binary_json): its text as served, its parsed value, and its document, written with the
+        /// masking of the one that extends it.
+        struct Base {
+            let text: String
+            let value: JSONValue
+            let document: Document
+        }
+
         public let sha256: String
         /// Canonical JSON, or nil when the served string was not JSON.
         public let json: String?
@@ -45,7 +54,11 @@ public struct StreamSnapshot: Sendable {
         public let served: String?
 
         init(value: JSONValue, mask: CredentialMask?, served: String? = nil) {
-            let bytes = value.canonicalBytes(masking: mask)
+            self.init(canonical: value.canonicalBytes(masking: mask), mask: mask, served: served)
+        }
+
+        /// A document from its canonical bytes (written with `mask`).
+        private init(canonical bytes: [UInt8], mask: CredentialMask?, served: String?) {
             self.sha256 = sha256Hex(bytes)
             self.json = String(decoding: bytes, as: UTF8.self)
             self.raw = nil
@@ -65,15 +78,15 @@ public struct StreamSnapshot: Sendable {
             return masked
         }
 
-        /// `longer` read as `baseText` (which parses as `base`, an object with members) with
-        /// members added before its closing brace, when it is spelt so: `baseText` up to its
-        /// closing brace, then a comma and members and a closing brace. Nil when it is not.
-        static func extended(_ base: JSONValue, text baseText: String, by longer: String) -> JSONValue? {
-            guard case .object(var members) = base, !members.isEmpty else { return nil }
+        /// The members `longer` adds to `baseText` (which parses as `base`, an object with
+        /// members) before its closing brace, when it is spelt so: `baseText` up to its closing
+        /// brace, then a comma and members and a closing brace. Nil when it is not.
+        static func addedMembers(_ base: JSONValue, text baseText: String, by longer: String) -> [String: JSONValue]? {
+            guard case .object(let members) = base, !members.isEmpty else { return nil }
             var baseText = baseText
             var longer = longer
-            return baseText.withUTF8 { baseBytes -> JSONValue? in
-                longer.withUTF8 { bytes -> JSONValue? in
+            return baseText.withUTF8 { baseBytes -> [String: JSONValue]? in
+                longer.withUTF8 { bytes -> [String: JSONValue]? in
                     // The base up to its closing brace (it parsed as an object: the last byte that is
                     // not whitespace is that brace).
                     guard var open = baseBytes.lastIndex(where: { !JSONValue.Parser.isWhitespace($0) }),
@@ -88,11 +101,85 @@ public struct StreamSnapshot: Sendable {
                     added[0] = UInt8(ascii: "{")
                     // No members (`, }`) is not JSON in the whole text either.
                     guard case .object(let more)? = try? JSONValue.parse(Data(added)), !more.isEmpty else { return nil }
-                    // Added after the base's members, so a key of both is the added one's (the last
-                    // wins), as the parser reads the whole text.
-                    for (key, value) in more { members[key] = value }
-                    return .object(members)
+                    return more
                 }
+            }
+        }
+
+        /// Where each member of an object written as canonical JSON stands, key to value: the
+        /// text is streamdb's own (no whitespace, every string closed), so a comma outside strings
+        /// at the object's own level ends a member. Nil for text that is not such an object.
+        private static func memberRanges(canonical bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>]? {
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "{"), bytes[bytes.count - 1] == UInt8(ascii: "}") else {
+                return nil
+            }
+            var ranges: [Range<Int>] = []
+            guard bytes.count > 2 else { return ranges }
+            let end = bytes.count - 1
+            var (index, start, depth) = (1, 1, 0)
+            while index < end {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    while index < end, bytes[index] != UInt8(ascii: "\"") {
+                        index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                    }
+                    guard index < end else { return nil }
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    guard depth >= 0 else { return nil }
+                case UInt8(ascii: ",") where depth == 0:
+                    ranges.append(start..<index)
+                    start = index + 1
+                default:
+                    break
+                }
+                index += 1
+            }
+            guard depth == 0 else { return nil }
+            ranges.append(start..<end)
+            return ranges
+        }
+
+        /// The canonical bytes of the object `members` with `added` set over it, from
+        /// `baseCanonical`, the canonical bytes of `members` written with the same `mask`: the
+        /// base's members are copied from it (canonical JSON puts them in the order of their keys'
+        /// bytes, one per key), the added ones written and put in their places, replacing a base
+        /// member of the same key. What writing the merged object gives, without writing the base
+        /// again. Nil when `baseCanonical` is not such an object, or when an added key equals a
+        /// base key only as Swift compares strings (canonically equivalent, other bytes): the
+        /// caller then writes the whole.
+        static func canonicalBytes(
+            extending baseCanonical: String, members: [String: JSONValue], added: [String: JSONValue], mask: CredentialMask?
+        ) -> [UInt8]? {
+            let baseKeys = members.keys.sorted { $0.utf8Precedes($1) }
+            let addedKeys = added.keys.sorted { $0.utf8Precedes($1) }
+            func sameBytes(_ a: String, _ b: String) -> Bool { !a.utf8Precedes(b) && !b.utf8Precedes(a) }
+            for key in addedKeys where members[key] != nil {
+                guard baseKeys.contains(where: { sameBytes($0, key) }) else { return nil }
+            }
+            var text = baseCanonical
+            return text.withUTF8 { bytes -> [UInt8]? in
+                guard let ranges = memberRanges(canonical: bytes), ranges.count == baseKeys.count else { return nil }
+                var out: [UInt8] = []
+                out.reserveCapacity(bytes.count + 64 * addedKeys.count)
+                out.append(UInt8(ascii: "{"))
+                var (b, a) = (0, 0)
+                while b < baseKeys.count || a < addedKeys.count {
+                    if out.count > 1 { out.append(UInt8(ascii: ",")) }
+                    if a < addedKeys.count, b == baseKeys.count || !baseKeys[b].utf8Precedes(addedKeys[a]) {
+                        if b < baseKeys.count, sameBytes(baseKeys[b], addedKeys[a]) { b += 1 }
+                        JSONValue.appendCanonicalMember(key: addedKeys[a], value: added[addedKeys[a]]!, mask: mask, to: &out)
+                        a += 1
+                    } else {
+                        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[ranges[b]]))
+                        b += 1
+                    }
+                }
+                out.append(UInt8(ascii: "}"))
+                return out
             }
         }
 
@@ -107,12 +194,23 @@ public struct StreamSnapshot: Sendable {
         /// A JSON-in-a-string field: parsed when it parses (the parsed value is returned too, for
         /// reading areas and fences), else kept raw.
         ///
-        /// With `base` (another config's text and its parsed value), a `text` that is that text with
-        /// members added before its closing brace (binary_json: platform_json and `JobUid`) is read
-        /// as the base value with those members set, which is what parsing it gives, without parsing
-        /// the base part again.
-        static func embedded(_ text: String, mask: CredentialMask?, extending base: (String, JSONValue)? = nil) -> (Document, JSONValue?) {
-            if let base, let value = extended(base.1, text: base.0, by: text) {
+        /// With `base` (another config read before), a `text` that is the base's text with members
+        /// added before its closing brace (binary_json: platform_json and `JobUid`) is read as the
+        /// base value with those members set, which is what parsing it gives, without parsing the
+        /// base part again; its canonical form is the base's with the added members put in their
+        /// places, without writing the base part again.
+        static func embedded(_ text: String, mask: CredentialMask?, extending base: Base? = nil) -> (Document, JSONValue?) {
+            if let base, case .object(var members) = base.value,
+                let added = addedMembers(base.value, text: base.text, by: text)
+            {
+                let canonical = base.document.json.flatMap {
+                    canonicalBytes(extending: $0, members: members, added: added, mask: mask)
+                }
+                // Added after the base's members, so a key of both is the added one's (the last
+                // wins), as the parser reads the whole text.
+                for (key, value) in added { members[key] = value }
+                let value = JSONValue.object(members)
+                if let canonical { return (Document(canonical: canonical, mask: mask, served: text), value) }
                 return (Document(value: value, mask: mask, served: text), value)
             }
             do {
