@@ -296,19 +296,22 @@ extension HistoryStore {
         _ snapshot: StreamSnapshot, _ current: CurrentStream?, version: Int64, restID: Int64, observedAt: String,
         runID: Int64, sourceID: Int64, in statements: RecordStatements
     ) throws -> Int64 {
-        let fields = snapshot.fields
-        let status = databaseValue(snapshot.status)
+        // The columns both statements set from the served object, in the order both name them.
+        let served = { (arguments: inout WriteStatement.Arguments) in
+            let fields = snapshot.fields
+            arguments.bind(fields.id)
+            arguments.bind(databaseValue(snapshot.status))
+            arguments.bind(fields.streamUID)
+            arguments.bind(fields.cameraGroupUID)
+            arguments.bind(fields.caseType)
+            arguments.bind(fields.streamCaseType)
+            arguments.bind(fields.ovmsClient)
+            arguments.bind(fields.createdAt)
+            arguments.bind(snapshot.serverUpdatedAt)
+        }
         if let current {
             try statements.updateStream.execute {
-                $0.bind(fields.id)
-                $0.bind(status)
-                $0.bind(fields.streamUID)
-                $0.bind(fields.cameraGroupUID)
-                $0.bind(fields.caseType)
-                $0.bind(fields.streamCaseType)
-                $0.bind(fields.ovmsClient)
-                $0.bind(fields.createdAt)
-                $0.bind(snapshot.serverUpdatedAt)
+                served(&$0)
                 $0.bind(observedAt)
                 $0.bind(runID)
                 $0.bind(version)
@@ -321,15 +324,7 @@ extension HistoryStore {
         }
         try statements.insertStream.execute {
             $0.bind(snapshot.jobUID)
-            $0.bind(fields.id)
-            $0.bind(status)
-            $0.bind(fields.streamUID)
-            $0.bind(fields.cameraGroupUID)
-            $0.bind(fields.caseType)
-            $0.bind(fields.streamCaseType)
-            $0.bind(fields.ovmsClient)
-            $0.bind(fields.createdAt)
-            $0.bind(snapshot.serverUpdatedAt)
+            served(&$0)
             $0.bind(observedAt)
             $0.bind(observedAt)
             $0.bind(runID)
