@@ -108,7 +108,8 @@ public struct StreamSnapshot: Sendable {
 
         /// Where each member of an object written as canonical JSON stands, key to value: the
         /// text is streamdb's own (no whitespace, every string closed), so a comma outside strings
-        /// at the object's own level ends a member. Nil for text that is not such an object.
+        /// at the object's own level ends a member; strings are skipped by the parser's own rules.
+        /// Nil for text that is not such an object.
         private static func memberRanges(canonical bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>]? {
             guard bytes.count >= 2, bytes[0] == UInt8(ascii: "{"), bytes[bytes.count - 1] == UInt8(ascii: "}") else {
                 return nil
@@ -116,27 +117,26 @@ public struct StreamSnapshot: Sendable {
             var ranges: [Range<Int>] = []
             guard bytes.count > 2 else { return ranges }
             let end = bytes.count - 1
-            var (index, start, depth) = (1, 1, 0)
-            while index < end {
-                switch bytes[index] {
+            var reader = JSONValue.Parser(bytes: bytes)
+            reader.index = 1
+            var (start, depth) = (1, 0)
+            while reader.index < end {
+                switch bytes[reader.index] {
                 case UInt8(ascii: "\""):
-                    index += 1
-                    while index < end, bytes[index] != UInt8(ascii: "\"") {
-                        index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-                    }
-                    guard index < end else { return nil }
+                    guard (try? reader.skipString()) != nil, reader.index <= end else { return nil }
+                    continue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     depth += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     depth -= 1
                     guard depth >= 0 else { return nil }
                 case UInt8(ascii: ",") where depth == 0:
-                    ranges.append(start..<index)
-                    start = index + 1
+                    ranges.append(start..<reader.index)
+                    start = reader.index + 1
                 default:
                     break
                 }
-                index += 1
+                reader.index += 1
             }
             guard depth == 0 else { return nil }
             ranges.append(start..<end)
