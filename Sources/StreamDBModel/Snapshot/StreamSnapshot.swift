@@ -78,11 +78,12 @@ public struct StreamSnapshot: Sendable {
             return masked
         }
 
-        /// The members `longer` adds to `baseText` (which parses as `base`, an object with
-        /// members) before its closing brace, when it is spelt so: `baseText` up to its closing
-        /// brace, then a comma and members and a closing brace. Nil when it is not.
-        static func addedMembers(_ base: JSONValue, text baseText: String, by longer: String) -> [String: JSONValue]? {
-            guard case .object(let members) = base, !members.isEmpty else { return nil }
+        /// The members `longer` adds to `baseText` (which parses as an object with `members`)
+        /// before its closing brace, when it is spelt so: `baseText` up to its closing brace, then
+        /// a comma and members and a closing brace. Nil when it is not, or when the base has no
+        /// members.
+        static func addedMembers(to members: [String: JSONValue], text baseText: String, by longer: String) -> [String: JSONValue]? {
+            guard !members.isEmpty else { return nil }
             var baseText = baseText
             var longer = longer
             return baseText.withUTF8 { baseBytes -> [String: JSONValue]? in
@@ -201,7 +202,7 @@ public struct StreamSnapshot: Sendable {
         /// places, without writing the base part again.
         static func embedded(_ text: String, mask: CredentialMask?, extending base: Base? = nil) -> (Document, JSONValue?) {
             if let base, case .object(var members) = base.value,
-                let added = addedMembers(base.value, text: base.text, by: text)
+                let added = addedMembers(to: members, text: base.text, by: text)
             {
                 let canonical = base.document.json.flatMap {
                     canonicalBytes(extending: $0, members: members, added: added, mask: mask)
