@@ -505,10 +505,18 @@ struct MirrorTests {
                 #expect(published.status == 0 && published.stdout.contains("published runs"), "\(published.stdout) \(published.stderr)")
                 _ = try await Self.expectMirrored(a.databasePath, in: server)
 
-                // A mirror of one file answers every query command as the file does.
+                // A mirror of one file answers every query command as the file does. The uptime
+                // window is fixed once: `--since 2d` read by two processes a second apart is two
+                // windows.
+                let until = Date()
                 for command in [
                     ["history", a.fleet.liveStreams[0].jobUID], ["streams"], ["regions"], ["streams", "--format", "json"],
-                    ["events", "--since", "1d"], ["uptime", "--up", "11", "--since", "2d", "--until", Timestamp.now()], ["runs"],
+                    ["events", "--since", "1d"],
+                    [
+                        "uptime", "--up", "11", "--since", Timestamp.format(until.addingTimeInterval(-2 * 86_400)), "--until",
+                        Timestamp.format(until),
+                    ],
+                    ["runs"],
                 ] {
                     let file = try await BuiltProduct.run(command + first.db)
                     let mirrored = try await BuiltProduct.run(command + ["--db", server.url], environment: server.environment)
