@@ -249,22 +249,32 @@ public final class StreamsAPI: Sendable {
         throw APIError(.redirect, "too many redirects.", url: start)
     }
 
+    /// One GET, its whole answer (head and body) within the timeout: the client's deadline runs
+    /// until the body is complete, so a server that sends slowly for ever is cut off. The body is
+    /// gathered on the connection's event loop, and only the finished answer comes back to the
+    /// caller's task (the async API would hand each chunk of the body across, and would need a
+    /// timer task of its own for the body).
     private func getOnce(_ url: String) async throws -> Response {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "streamdb/\(StreamDBVersion.current)")
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: "streamdb/\(StreamDBVersion.current)")
         if let token = configuration.token {
-            request.headers.add(name: "Authorization", value: "\(configuration.authScheme.headerPrefix) \(token)")
+            headers.add(name: "Authorization", value: "\(configuration.authScheme.headerPrefix) \(token)")
         }
         let timeout = configuration.timeout
         let maxBody = configuration.maxBodyBytes
         do {
-            let prepared = request
-            return try await withDeadline(seconds: timeout) { [client] in
-                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(timeout * 1000)))
-                let body = try await response.body.collect(upTo: maxBody)
-                return Response(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+            let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+            // The accumulator refuses sizes above 4 GiB (a ByteBuffer's limit), which no answer reaches.
+            let accumulator = ResponseAccumulator(request: request, maxBodySize: min(maxBody, Int(UInt32.max)))
+            let task = client.execute(request: request, delegate: accumulator, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
+            let body = response.body.map { Data($0.readableBytesView) } ?? Data()
+            return Response(status: Int(response.status.code), headers: response.headers, body: body)
         } catch let error as APIError {
             throw error
         } catch {
@@ -273,15 +283,15 @@ public final class StreamsAPI: Sendable {
     }
 
     static func classify(_ error: any Error, url: String, timeout: Double, maxBody: Int) -> APIError {
-        if error is DeadlineExceeded {
+        if error is DeadlineExceeded || (error as? HTTPClientError) == .deadlineExceeded {
             return APIError(.timeout, "no complete answer within \(formatSeconds(timeout)).", url: url)
         }
-        if error is NIOTooManyBytesError {
+        if error is NIOTooManyBytesError || error is ResponseAccumulator.ResponseTooBigError {
             return APIError(.tooLarge, "the answer is larger than \(maxBody / 1_048_576) MiB, the most streamdb reads.", url: url)
         }
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout,
+            case .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout,
                 .getConnectionFromPoolTimeout:
                 return APIError(.timeout, "the request timed out (\(error)).", url: url)
             case .remoteConnectionClosed:

@@ -71,6 +71,14 @@ struct FaultTests {
             #expect(report.counts.errors == errors)
             if report.outcome == .partial { #expect(errors > 0) }
             if kind == .slow { #expect(report.outcome == .ok) }
+            if kind == .trickle {
+                // A byte every 200 ms never trips the read timeout: the deadline on the whole
+                // answer, body included, is what ends each trickled request.
+                let cut = try h.count(
+                    "SELECT count(*) FROM sync_errors WHERE sync_run_id = ? AND kind = 'timeout' AND message LIKE '%no complete answer within 1 s%'",
+                    [report.runID])
+                #expect(cut > 0)
+            }
             // Every stored status is either the one before or the one served now: a failed fetch
             // changed nothing, and nothing was marked gone without a 404.
             let stored = try h.read { db in
