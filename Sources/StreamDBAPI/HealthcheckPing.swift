@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Pings a dead man's switch the way healthchecks.io does: `URL/start` when a run begins, `URL`
 /// when it succeeds, `URL/fail` when it fails, each a POST whose body is the run's one-line
@@ -43,21 +44,16 @@ public struct HealthcheckPing: Sendable {
         configuration.timeout = .init(connect: .milliseconds(Int64(timeout * 1000)), read: .milliseconds(Int64(timeout * 1000)))
         configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        var request = HTTPClientRequest(url: target.absoluteString)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        request.headers.add(name: "User-Agent", value: "streamdb")
-        request.body = .bytes(ByteBuffer(string: String(summary.prefix(10_000))))
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "User-Agent", value: "streamdb")
         let problem: String?
         do {
             // The whole ping, body included, within the deadline: a server that accepts the
             // connection and never answers costs `timeout`, not the run.
-            let prepared = request
-            let status = try await withDeadline(seconds: timeout) {
-                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(self.timeout * 1000)))
-                _ = try await response.body.collect(upTo: 64 * 1024)
-                return response.status.code
-            }
+            let request = try HTTPClient.Request(
+                url: target.absoluteString, method: .POST, headers: headers, body: .string(String(summary.prefix(10_000))))
+            let status = try await StreamsAPI.whole(request, client: client, timeout: timeout, maxBody: 64 * 1024).status.code
             problem = (200..<300).contains(status) ? nil : "the server answered \(status)"
         } catch {
             let classified = StreamsAPI.classify(error, url: shown, timeout: timeout, maxBody: 64 * 1024)

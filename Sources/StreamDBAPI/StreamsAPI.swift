@@ -249,11 +249,7 @@ public final class StreamsAPI: Sendable {
         throw APIError(.redirect, "too many redirects.", url: start)
     }
 
-    /// One GET, its whole answer (head and body) within the timeout: the client's deadline runs
-    /// until the body is complete, so a server that sends slowly for ever is cut off. The body is
-    /// gathered on the connection's event loop, and only the finished answer comes back to the
-    /// caller's task (the async API would hand each chunk of the body across, and would need a
-    /// timer task of its own for the body).
+    /// One GET, its whole answer within the timeout (see ``whole(_:client:timeout:maxBody:)``).
     private func getOnce(_ url: String) async throws -> Response {
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: "application/json")
@@ -265,14 +261,7 @@ public final class StreamsAPI: Sendable {
         let maxBody = configuration.maxBodyBytes
         do {
             let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
-            // The accumulator refuses sizes above 4 GiB (a ByteBuffer's limit), which no answer reaches.
-            let accumulator = ResponseAccumulator(request: request, maxBodySize: min(maxBody, Int(UInt32.max)))
-            let task = client.execute(request: request, delegate: accumulator, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
-            let response = try await withTaskCancellationHandler {
-                try await task.futureResult.get()
-            } onCancel: {
-                task.cancel()
-            }
+            let response = try await Self.whole(request, client: client, timeout: timeout, maxBody: maxBody)
             let body = response.body.map { Data($0.readableBytesView) } ?? Data()
             return Response(status: Int(response.status.code), headers: response.headers, body: body)
         } catch let error as APIError {
@@ -282,11 +271,29 @@ public final class StreamsAPI: Sendable {
         }
     }
 
+    /// One request's whole answer, head and body, within `timeout` seconds: the client's deadline
+    /// (of its delegate API) stays armed until the body is complete, so a server that sends slowly
+    /// for ever is cut off. The body is gathered on the connection's event loop, up to `maxBody`
+    /// bytes, and only the finished answer comes back to the caller's task. Cancelling the task
+    /// cancels the request. Throws the client's errors, which ``classify(_:url:timeout:maxBody:)``
+    /// puts in words.
+    static func whole(_ request: HTTPClient.Request, client: HTTPClient, timeout: Double, maxBody: Int) async throws -> HTTPClient.Response
+    {
+        // The accumulator refuses sizes above 4 GiB (a ByteBuffer's limit), which no answer reaches.
+        let accumulator = ResponseAccumulator(request: request, maxBodySize: min(maxBody, Int(UInt32.max)))
+        let task = client.execute(request: request, delegate: accumulator, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
+        return try await withTaskCancellationHandler {
+            try await task.futureResult.get()
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
     static func classify(_ error: any Error, url: String, timeout: Double, maxBody: Int) -> APIError {
-        if error is DeadlineExceeded || (error as? HTTPClientError) == .deadlineExceeded {
+        if (error as? HTTPClientError) == .deadlineExceeded {
             return APIError(.timeout, "no complete answer within \(formatSeconds(timeout)).", url: url)
         }
-        if error is NIOTooManyBytesError || error is ResponseAccumulator.ResponseTooBigError {
+        if error is ResponseAccumulator.ResponseTooBigError {
             return APIError(.tooLarge, "the answer is larger than \(maxBody / 1_048_576) MiB, the most streamdb reads.", url: url)
         }
         if let error = error as? HTTPClientError {
@@ -344,21 +351,4 @@ public final class StreamsAPI: Sendable {
 
 private func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
-}
-
-/// Thrown by ``withDeadline(seconds:_:)`` when the time is up.
-struct DeadlineExceeded: Error {}
-
-/// Runs `operation`, cancelling it and throwing ``DeadlineExceeded`` after `seconds`. Guards the
-/// whole request, body included, against servers that send slowly for ever.
-func withDeadline<T: Sendable>(seconds: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
 }
