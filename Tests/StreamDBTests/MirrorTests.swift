@@ -367,14 +367,20 @@ struct MirrorTests {
                 var random = SystemRandomNumberGenerator()
                 var killed = 0
                 var restarted = 0
-                for round in 0..<14 {
+                // The latest moment a kill may land, in ms after the launch. A publish of these
+                // small files can end before it: each one that did brings the latest moment in,
+                // and rounds go on (up to 40) until three kills have landed in running publishes.
+                var latest = 250
+                var round = 0
+                while round < 14 || (killed < 3 && round < 40) {
+                    defer { round += 1 }
                     let host = hosts[round % 2]
                     // New history between publishes: status changes, edits, deletions, a replacement.
                     _ = host.harness.fleet.tick()
                     if round == 4, let uid = host.harness.fleet.liveStreams.first?.jobUID { _ = host.harness.fleet.replace(uid) }
                     try await host.sync()
                     let (process, _, _) = try BuiltProduct.launch(publish(host), environment: server.environment)
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &random)))
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 10...latest, using: &random)))
                     if round % 5 == 3 {
                         // PostgreSQL goes away under the publish, and comes back.
                         try server.restart()
@@ -382,7 +388,7 @@ struct MirrorTests {
                         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
                         #expect([0, 2].contains(process.terminationStatus), "a publish cut off by a restart exits 2")
                     } else {
-                        if process.isRunning { killed += 1 }
+                        if process.isRunning { killed += 1 } else { latest = max(20, latest * 2 / 3) }
                         kill(process.processIdentifier, SIGKILL)
                         while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
                     }
