@@ -36,6 +36,13 @@ struct StreamdbBench: AsyncParsableCommand {
     @Option(help: "Process runs per query measurement.")
     var repeats = 15
 
+    @Option(
+        help: """
+            Runs of each sync measurement, each beside a run of its references (first syncs, the \
+            unchanged resyncs, the detail-only syncs); the tables show medians.
+            """)
+    var syncRepeats = 5
+
     @Flag(help: "The issue's full sizes: 1,000 / 10,000 / 50,000 streams, and 10,000 x 100 versions for queries.")
     var full = false
 
@@ -98,13 +105,25 @@ struct StreamdbBench: AsyncParsableCommand {
             options.pageSize = 100
             let server = try await SimulatorServer.start(fleet: fleet, options: options)
             defer { Task { await server.stop() } }
-            let ceiling = try await bareListLoop(server.baseURL)
-            let parsed = try await bareListLoop(server.baseURL, parsing: true)
+            // Each first sync into a new file, beside a run of both references: medians of each, the
+            // largest peak RSS. The file of the last one goes on to the resyncs.
             let db = work.appending(path: "full-\(n).sqlite").path()
-            let first = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
-            guard first.status == 0 else { throw BenchError("sync of \(n) streams exited \(first.status)") }
+            var ceilings: [Double] = []
+            var parsed: [Double] = []
+            var firsts: [Measured] = []
+            for _ in 0..<max(1, syncRepeats) {
+                ceilings.append(try await bareListLoop(server.baseURL))
+                parsed.append(try await bareListLoop(server.baseURL, parsing: true))
+                removeDatabase(db)
+                let first = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+                guard first.status == 0 else { throw BenchError("sync of \(n) streams exited \(first.status)") }
+                firsts.append(first)
+            }
+            let first = percentiles(firsts.map(\.seconds)).median
             report.fullSync.append(
-                .init(streams: n, seconds: first.seconds, rss: first.peakRSS, ceiling: ceiling, parsedCeiling: parsed))
+                .init(
+                    streams: n, seconds: first, rss: firsts.map(\.peakRSS).max() ?? 0, ceiling: percentiles(ceilings).median,
+                    parsedCeiling: percentiles(parsed).median, runs: firsts.count))
 
             // Resyncs: nothing changed, 1 % and 10 % of statuses changed.
             for share in [0.0, 0.01, 0.10] {
@@ -116,14 +135,18 @@ struct StreamdbBench: AsyncParsableCommand {
                 let resync = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
                 let after = try counts(db)
                 var row = Report.Resync(
-                    streams: n, changedShare: share, seconds: resync.seconds, firstSeconds: first.seconds,
+                    streams: n, changedShare: share, seconds: resync.seconds, firstSeconds: first,
                     versionsWritten: after.versions - before.versions, bytesGrown: fileSize(db) - sizeBefore)
                 if changed == 0 {
+                    // The later unchanged runs are timed too: the row's time is the median of all.
                     let sizeThen = fileSize(db)
+                    var times = [resync.seconds]
                     for _ in 0..<Report.Resync.laterRuns {
-                        _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
+                        times.append(try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"]).seconds)
                     }
                     row.laterGrowth = fileSize(db) - sizeThen
+                    row.seconds = percentiles(times).median
+                    row.runs = times.count
                 }
                 report.resync.append(row)
                 if share > 0 && changed > 0 {
@@ -190,14 +213,24 @@ struct StreamdbBench: AsyncParsableCommand {
         _ = try runMeasured(binary, ["sync", "--url", server.baseURL, "--db", db, "--quiet"])
         let uids = fleet.liveStreams.map(\.jobUID)
         for concurrency in [8, 32, 64] {
-            let sync = try runMeasured(
-                binary,
-                [
-                    "sync", "--url", server.baseURL, "--db", db, "--quiet", "--no-list",
-                    "--concurrency", String(concurrency),
-                ])
-            let ceiling = try await bareDetailLoop(server.baseURL, uids: uids, concurrency: concurrency)
-            report.detail.append(.init(streams: uids.count, concurrency: concurrency, seconds: sync.seconds, ceiling: ceiling))
+            // Pairs of runs, streamdb then the bare client: the medians of each.
+            var syncs: [Double] = []
+            var ceilings: [Double] = []
+            for _ in 0..<max(1, syncRepeats) {
+                let sync = try runMeasured(
+                    binary,
+                    [
+                        "sync", "--url", server.baseURL, "--db", db, "--quiet", "--no-list",
+                        "--concurrency", String(concurrency),
+                    ])
+                guard sync.status == 0 else { throw BenchError("the detail-only sync exited \(sync.status)") }
+                syncs.append(sync.seconds)
+                ceilings.append(try await bareDetailLoop(server.baseURL, uids: uids, concurrency: concurrency))
+            }
+            report.detail.append(
+                .init(
+                    streams: uids.count, concurrency: concurrency, seconds: percentiles(syncs).median,
+                    ceiling: percentiles(ceilings).median, runs: syncs.count))
         }
         await server.stop()
     }

@@ -15,11 +15,15 @@ struct Report {
         let ceiling: Double
         /// The page loop that also parses every item with streamdb's JSON parser.
         let parsedCeiling: Double
+        /// The syncs (each beside a run of both loops) the medians are of.
+        let runs: Int
     }
     struct Resync {
         let streams: Int
         let changedShare: Double
-        let seconds: Double
+        /// Unchanged resyncs: the median of this run and the ``laterRuns`` after it.
+        var seconds: Double
+        var runs = 1
         let firstSeconds: Double
         let versionsWritten: Int
         let bytesGrown: Int
@@ -48,6 +52,8 @@ struct Report {
         let concurrency: Int
         let seconds: Double
         let ceiling: Double
+        /// The pairs of runs (streamdb, then the bare client) the medians are of.
+        let runs: Int
         /// streamdb's request rate as a share of the bare client's.
         var share: Double { ceiling / seconds }
     }
@@ -119,6 +125,9 @@ struct Report {
 
             ## 1. Full first sync through the list route (page size 100)
 
+            Each row is the median of \(fullSync.first?.runs ?? 0) first syncs, each into a new file and each after a run
+            of both page loops (their medians beside it); the peak RSS is the largest of them.
+
             | streams | sync | streams/s | peak RSS | bare page loop (ceiling) | sync / ceiling | page loop + parse (reference) | sync / reference | target: N=10,000 < 0.5 s and <= 2.5x the reference; N=50,000 <= 3 s, RSS < 100 MB |
             | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 
@@ -135,6 +144,9 @@ struct Report {
 
             ## 2. Detail-only sync (`--no-list`)
 
+            Medians of \(detail.first?.runs ?? 0) pairs of runs, streamdb's sync of known streams and then the bare client
+            fetching the same streams at the same concurrency.
+
             | streams | concurrency | sync | requests/s | bare client, same concurrency | share of ceiling | target: >= 60 % at 32 |
             | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 
@@ -150,7 +162,8 @@ struct Report {
             "file grew" is the database file's growth in this resync; for unchanged resyncs the column
             after it is the mean growth of \(Resync.laterRuns) more unchanged resyncs (SQLite grows a file by whole
             4 KiB pages, so one run's growth is 0 or a multiple of 4,096 B; what an unchanged run adds
-            is its row in `sync_runs`). The target is judged on the mean of all \(Resync.laterRuns + 1).
+            is its row in `sync_runs`). The target is judged on the mean of all \(Resync.laterRuns + 1). An unchanged
+            resync's time is the median of those \(Resync.laterRuns + 1) runs; a resync with changes is one run.
 
             | streams | changed | resync | of first sync | versions written | file grew | then, a run | target: unchanged <= 60 %, 0 versions, < 1 KB per 1,000 |
             | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
