@@ -92,6 +92,53 @@ struct JSONOutlineTests {
         expectAgreement(page)
     }
 
+    @Test(
+        "Strings of every length up to three words: bytes that are not UTF-8 are refused wherever they stand, before or after an escape, in a value or a key; valid characters read exactly"
+    )
+    func utf8AtEveryPosition() throws {
+        let invalid: [[UInt8]] = [[0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF0, 0x9F, 0x98]]
+        let valid = ["\u{E9}", "\u{20AC}", "\u{1F600}"].map { Array($0.utf8) }
+        let newline = Array(#"\n"#.utf8)
+        for position in 0..<24 {
+            for escape in ["none", "before", "after"] {
+                func body(_ piece: [UInt8], key: Bool) -> (bytes: [UInt8], content: [UInt8]) {
+                    let head = [UInt8](repeating: UInt8(ascii: "a"), count: position)
+                    let tail = [UInt8](repeating: UInt8(ascii: "b"), count: 23 - position)
+                    var served = head + piece + tail
+                    var content = served
+                    if escape == "before" {
+                        served = newline + served
+                        content = [0x0A] + content
+                    } else if escape == "after" {
+                        served += newline
+                        content += [0x0A]
+                    }
+                    let string = [UInt8(ascii: "\"")] + served + [UInt8(ascii: "\"")]
+                    return (key ? Array(#"{"#.utf8) + string + Array(#":1}"#.utf8) : string, content)
+                }
+                for piece in invalid {
+                    for key in [false, true] {
+                        let data = Data(body(piece, key: key).bytes)
+                        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(data) }
+                        do {
+                            _ = try JSONValue.parse(data)
+                        } catch {
+                            #expect("\(error)".contains("invalid UTF-8 in a string"), "\(piece) at \(position), escape \(escape)")
+                        }
+                        expectAgreement(data)
+                    }
+                }
+                for piece in valid {
+                    let (bytes, content) = body(piece, key: false)
+                    #expect(try JSONValue.parse(Data(bytes)) == .string(String(decoding: content, as: UTF8.self)))
+                    let (keyed, _) = body(piece, key: true)
+                    #expect(try JSONValue.parse(Data(keyed)) == .object([String(decoding: content, as: UTF8.self): .int(1)]))
+                    expectAgreement(Data(keyed))
+                }
+            }
+        }
+    }
+
     @Test("A member is the last of a duplicate key, an escaped key is the key it spells, and byte ranges leave out the spacing")
     func members() throws {
         let text = #"  { "a" : 1 , "b" : [ 1 , "x" ] , "\u0061" : "last" , "c\"d" : { "e" : null } }  "#

@@ -293,7 +293,7 @@ extension JSONValue.Parser {
     /// quote, a backslash, below 0x20 or above 0x7F: the classic bit tricks, whose lowest set bit
     /// is always exact (a borrow can only mark a byte above a true match).
     @inline(__always)
-    private static func specialBytes(_ word: UInt64) -> UInt64 {
+    static func specialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
