@@ -33,7 +33,10 @@ public final class StreamsAPI: Sendable {
         var http = HTTPClient.Configuration(
             tlsConfiguration: tls,
             redirectConfiguration: .disallow,  // followed by hand, same host only (see `get`)
-            timeout: .init(connect: .seconds(10), read: .milliseconds(Int64(configuration.timeout * 1000))),
+            // No read timeout: each request's deadline (`whole`) is the same --timeout from its
+            // start to its last byte, so a connection silent for that long has already hit it, and
+            // an idle-read timer re-armed on every read cost 3 % of a detail-only sync.
+            timeout: .init(connect: .seconds(10)),
             decompression: .enabled(limit: .size(configuration.maxBodyBytes))
         )
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StreamDBAPI
 import Testing
 
@@ -21,5 +22,27 @@ struct StreamsAPITests {
         #expect(past < 0)  // the caller clamps it to no wait
         #expect(StreamsAPI.parseRetryAfter("soon") == nil)
         #expect(StreamsAPI.parseRetryAfter("") == nil)
+    }
+
+    @Test("A server that accepts the connection and never answers is cut off by --timeout, each attempt, and named a timeout")
+    func silentServer() async throws {
+        // Headers never come: nothing but the deadline on the whole answer (the client has no
+        // read timeout of its own) ends the request.
+        let silent = try await PingRecorder(answering: false)
+        defer { Task { await silent.stop() } }
+        var configuration = APIConfiguration(baseURL: try #require(URL(string: silent.baseURL)))
+        configuration.timeout = 0.3
+        configuration.maxAttempts = 2
+        configuration.retryBaseDelay = 0.01
+        let api = try StreamsAPI(configuration: configuration, logger: Logger(label: "test"))
+        do {
+            _ = try await api.listPage()
+            Issue.record("a silent server gave an answer")
+        } catch let error as APIError {
+            #expect(error.reason == .timeout)
+            #expect("\(error)".contains("no complete answer within 0.3 s"), "\(error)")
+        }
+        await api.shutdown()
+        #expect(silent.pings.count == 2, "one request per attempt: \(silent.pings)")
     }
 }
