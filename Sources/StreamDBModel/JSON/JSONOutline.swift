@@ -254,16 +254,8 @@ extension JSONValue.Parser {
         var escaped = false
         var ascii = true
         while index < bytes.count {
-            // Eight bytes at a time up to the first that is a quote, a backslash, a control
-            // character or part of a multi-byte character.
-            if index + 8 <= bytes.count, let base = bytes.baseAddress {
-                let special = Self.specialBytes(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
-                if special == 0 {
-                    index += 8
-                    continue
-                }
-                index += special.trailingZeroBitCount >> 3
-            }
+            skipPlainWords()
+            guard index < bytes.count else { break }
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) == nil {
@@ -289,11 +281,27 @@ extension JSONValue.Parser {
         throw error("unterminated string")
     }
 
+    /// Moves `index` eight bytes at a time over a string's bytes that need no look, to the first
+    /// that is a quote, a backslash, a control character or part of a multi-byte character, or to
+    /// where fewer than eight bytes are left (those are read one by one).
+    @inline(__always)
+    mutating func skipPlainWords() {
+        guard let base = bytes.baseAddress else { return }
+        while index + 8 <= bytes.count {
+            let special = Self.specialBytes(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+            if special != 0 {
+                index += special.trailingZeroBitCount >> 3
+                return
+            }
+            index += 8
+        }
+    }
+
     /// The high bit of each byte of `word` (eight bytes in memory order, little-endian) that is a
     /// quote, a backslash, below 0x20 or above 0x7F: the classic bit tricks, whose lowest set bit
     /// is always exact (a borrow can only mark a byte above a true match).
     @inline(__always)
-    static func specialBytes(_ word: UInt64) -> UInt64 {
+    private static func specialBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }

@@ -165,14 +165,8 @@ extension JSONValue {
             // Fast path: no escapes, eight bytes at a time up to the first that is a quote, a
             // backslash, a control character or part of a multi-byte character (as skipString).
             while index < bytes.count {
-                if index + 8 <= bytes.count, let base = bytes.baseAddress {
-                    let special = Self.specialBytes(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
-                    if special == 0 {
-                        index += 8
-                        continue
-                    }
-                    index += special.trailingZeroBitCount >> 3
-                }
+                skipPlainWords()
+                guard index < bytes.count else { break }
                 let b = bytes[index]
                 if b == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
