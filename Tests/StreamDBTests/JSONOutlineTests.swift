@@ -93,7 +93,7 @@ struct JSONOutlineTests {
     }
 
     @Test(
-        "Strings of every length up to three words: bytes that are not UTF-8 are refused wherever they stand, before or after an escape, in a value or a key; valid characters read exactly"
+        "Bytes that are not UTF-8 are refused at every position of a string of three words, before or after an escape, in a value or a key; valid characters there read exactly"
     )
     func utf8AtEveryPosition() throws {
         let invalid: [[UInt8]] = [[0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF0, 0x9F, 0x98]]
@@ -119,10 +119,11 @@ struct JSONOutlineTests {
                 for piece in invalid {
                     for key in [false, true] {
                         let data = Data(body(piece, key: key).bytes)
-                        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(data) }
                         do {
                             _ = try JSONValue.parse(data)
+                            Issue.record("\(piece) at \(position), escape \(escape): parsed")
                         } catch {
+                            #expect(error is JSONValue.ParseError)
                             #expect("\(error)".contains("invalid UTF-8 in a string"), "\(piece) at \(position), escape \(escape)")
                         }
                         expectAgreement(data)
