@@ -74,6 +74,15 @@ public final class HistoryStore: Sendable {
         return HistoryStore(path: path, database: pool, checkedAt: checkedAt, checkedThisRun: checkedThisRun)
     }
 
+    /// Removes the database at `path` and every file kept beside it (SQLite's log, its index and a
+    /// rollback journal; streamdb's integrity marker and sync lock), so that the next store opened
+    /// there is a new one. Files that are not there are passed over.
+    public static func removeFiles(at path: String) {
+        for file in [path, path + "-wal", path + "-shm", path + "-journal", IntegrityMarker.path(for: path), SyncLock.path(for: path)] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+    }
+
     /// Closes a store written as a copy of another history (the team mirror's, for the query
     /// commands): everything in the main file and the write-ahead log gone, so that the file alone
     /// opens read-only.

@@ -10,11 +10,14 @@ public final class SyncLock: Sendable {
     private let descriptor: Int32
     public let path: String
 
+    /// The lock file of the database at `databasePath`.
+    static func path(for databasePath: String) -> String { databasePath + ".lock" }
+
     /// Takes the lock for the database at `databasePath`.
     /// - Parameter wait: block until the running sync finishes instead of failing at once.
     /// - Throws: ``StoreError`` `.busy` when another sync holds it and `wait` is false.
     public init(databasePath: String, wait: Bool) throws {
-        path = databasePath + ".lock"
+        path = Self.path(for: databasePath)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw StoreError(.readOnly, "cannot create the lock file \(path): \(String(cString: strerror(errno))).")

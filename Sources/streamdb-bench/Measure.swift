@@ -97,13 +97,6 @@ func percentiles(_ samples: [Double]) -> (median: Double, p95: Double) {
     return (median, p95)
 }
 
-/// A history database and the files beside it, so that the next sync into `path` is a first one.
-func removeDatabase(_ path: String) {
-    for suffix in ["", "-wal", "-shm", ".checked", ".lock"] {
-        try? FileManager.default.removeItem(atPath: path + suffix)
-    }
-}
-
 func fileSize(_ path: String) -> Int {
     var total = 0
     for suffix in ["", "-wal"] {

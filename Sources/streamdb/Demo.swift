@@ -6,6 +6,7 @@ import StreamDBAPI
 import StreamDBModel
 import StreamDBOutput
 import StreamDBQuery
+import StreamDBStore
 import StreamDBSync
 import StreamSim
 
@@ -42,9 +43,7 @@ extension Streamdb {
 
         func run() async throws {
             let logger = bootstrapLogging(level: .error)
-            for suffix in ["", "-wal", "-shm", ".lock"] {
-                try? FileManager.default.removeItem(atPath: db + suffix)
-            }
+            HistoryStore.removeFiles(at: db)
             // The demo plays a day of cron runs in seconds: a clock that the fleet and the sync
             // share jumps 15 minutes between rounds, ending now.
             let clock = DemoClock(offset: -Double(rounds - 1) * Self.interval)

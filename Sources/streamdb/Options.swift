@@ -6,6 +6,7 @@ import StreamDBModel
 import StreamDBOutput
 import StreamDBPostgres
 import StreamDBQuery
+import StreamDBStore
 
 /// `--db` and `--config`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
@@ -68,9 +69,7 @@ func openHistory(_ location: String) async throws -> HistoryReader {
     let target = try PostgresTarget(
         url: location, passwordFile: environment("STREAMDB_PG_PASSWORD_FILE"), environment: ProcessInfo.processInfo.environment)
     let path = FileManager.default.temporaryDirectory.appending(path: "streamdb-mirror-\(UUID().uuidString).sqlite").path
-    func remove() {
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
+    func remove() { HistoryStore.removeFiles(at: path) }
     do {
         try await MirrorSnapshot.materialise(
             target, into: path, logger: Logger(label: "streamdb", factory: { _ in SwiftLogNoOpLogHandler() }))
