@@ -146,7 +146,6 @@ struct StreamdbBench: AsyncParsableCommand {
                     }
                     row.laterGrowth = fileSize(db) - sizeThen
                     row.seconds = percentiles(times).median
-                    row.runs = times.count
                 }
                 report.resync.append(row)
                 if share > 0 && changed > 0 {

@@ -23,7 +23,6 @@ struct Report {
         let changedShare: Double
         /// Unchanged resyncs: the median of this run and the ``laterRuns`` after it.
         var seconds: Double
-        var runs = 1
         let firstSeconds: Double
         let versionsWritten: Int
         let bytesGrown: Int
