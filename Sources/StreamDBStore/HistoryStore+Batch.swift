@@ -31,6 +31,12 @@ public struct BatchOutcome: Sendable {
         }
         if result.back { counts.back += 1 }
     }
+
+    /// A stream served exactly as last time, recorded by the shortcut (no version read).
+    mutating func addUnchanged() {
+        counts.seen += 1
+        counts.unchanged += 1
+    }
 }
 
 extension HistoryStore {
@@ -110,10 +116,8 @@ private struct BatchWriter {
         case .served(let result, let url):
             try served(result, url: url)
         case .servedUnchanged(let stream, let url):
-            if let version = try HistoryStore.recordUnchanged(
-                stream, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements)
-            {
-                outcome.add(RecordResult(change: .unchanged, back: false, version: version))
+            if try HistoryStore.recordUnchanged(stream, observedAt: observedAt, runID: runID, sourceID: sourceID, in: statements) {
+                outcome.addUnchanged()
             } else {
                 // Gone or recorded anew since the run began: the shortcut does not apply.
                 try served(stream.snapshot(), url: url)

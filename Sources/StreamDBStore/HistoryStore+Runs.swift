@@ -104,7 +104,7 @@ extension HistoryStore {
     /// The streams of `sourceID` that the database holds as present and this run has not seen
     /// (yet): only the source's own streams are asked for again, and can be found gone.
     public func presentStreamsNotSeen(in runID: Int64, sourceID: Int64) async throws -> [String] {
-        try await read { db in
+        try await write { db in
             try String.fetchAll(
                 db,
                 sql: """

@@ -83,8 +83,7 @@ final class RecordStatements {
             """
             UPDATE streams
             SET last_seen_at = ?, last_seen_run_id = ?, updated_at = coalesce(?, updated_at)
-            WHERE job_uid = ? AND gone_at IS NULL AND served_digest = ? AND source_id = ?
-            RETURNING current_version
+            WHERE stream_id = ? AND gone_at IS NULL AND served_digest = ? AND source_id = ?
             """, in: db)
         // One statement for a new document (most of a first sync's), a second for a known one.
         // Only a conflict on sha256 is passed over: a CHECK still fails the statement.
@@ -374,33 +373,48 @@ extension HistoryStore {
 
     /// Records a present stream served again exactly as last time (its ``ServedDigest`` matched
     /// `streams.served_digest`): seen in this run, with the latest `updated_at`; no version, no
-    /// status row. Returns the current version, or nil when the stream is no longer present with
-    /// that digest (gone, or recorded anew since the run began): the caller then records the
-    /// normalised object instead.
+    /// status row. Returns false when the stream is no longer present with that digest (gone, or
+    /// recorded anew since the run began): the caller then records the normalised object instead.
+    ///
+    /// Whether the row was updated is SQLite's count of changed rows, not a RETURNING clause:
+    /// RETURNING gathers its rows in a table of its own before the first is read, which made this
+    /// statement, run for every stream of an unchanged resync, twice as expensive (bench/ANALYSIS.md).
     static func recordUnchanged(
         _ stream: UnchangedStream, observedAt: String, runID: Int64, sourceID: Int64, in statements: RecordStatements
-    ) throws -> Int64? {
-        try statements.unchanged.fetchInt64 {
+    ) throws -> Bool {
+        try statements.unchanged.execute {
             $0.bind(observedAt)
             $0.bind(runID)
             $0.bind(stream.serverUpdatedAt)
-            $0.bind(stream.jobUID)
+            $0.bind(stream.streamID)
             $0.bind(stream.servedDigest)
             $0.bind(sourceID)
         }
+        return statements.db.changesCount > 0
     }
 
-    /// `streams.served_digest` of every present stream that has one, by job_uid: what
-    /// ``recordUnchanged(_:observedAt:runID:in:)`` compares with.
-    public func servedDigests(sourceID: Int64) async throws -> [String: String] {
-        try await read { db in
-            var digests: [String: String] = [:]
-            let rows = try Row.fetchCursor(
-                db,
-                sql: "SELECT job_uid, served_digest FROM streams WHERE source_id = ? AND gone_at IS NULL AND served_digest IS NOT NULL",
-                arguments: [sourceID])
-            while let row = try rows.next() {
-                digests[row[0]] = row[1] as String
+    /// `streams.served_digest` and `stream_id` of every present stream of the source that has a
+    /// digest, by job_uid: what ``recordUnchanged(_:observedAt:runID:sourceID:in:)`` compares with.
+    ///
+    /// Read on the writer's connection, which holds the sync lock's database to itself: the pages
+    /// of `streams` read here are then in the cache the run's updates of the same rows find them
+    /// in. The rows are read straight from SQLite, and the dictionary is sized once (ten thousand
+    /// streams took 11 ms through GRDB's rows and a growing dictionary, bench/ANALYSIS.md).
+    public func servedDigests(sourceID: Int64) async throws -> [String: StoredDigest] {
+        try await write { db in
+            let present = try WriteStatement(
+                "SELECT count(*) FROM streams WHERE source_id = ? AND gone_at IS NULL", in: db
+            ).fetchInt64 { $0.bind(sourceID) }
+            var digests: [String: StoredDigest] = [:]
+            digests.reserveCapacity(Int(present ?? 0))
+            try WriteStatement(
+                """
+                SELECT job_uid, served_digest, stream_id FROM streams
+                WHERE source_id = ? AND gone_at IS NULL AND served_digest IS NOT NULL
+                """, in: db
+            ).forEachRow(binding: { $0.bind(sourceID) }) { row in
+                guard let uid = row.string(0), let digest = row.string(1) else { return }
+                digests[uid] = StoredDigest(digest: digest, streamID: row.int64(2))
             }
             return digests
         }

@@ -44,6 +44,25 @@ struct WriteStatement {
         }
     }
 
+    /// Binds the arguments and reads every row with `read`, in order.
+    func forEachRow(binding bind: (inout Arguments) throws -> Void, _ read: (ResultRow) throws -> Void) throws {
+        let sqlite = statement.sqliteStatement
+        defer {
+            sqlite3_reset(sqlite)
+            sqlite3_clear_bindings(sqlite)
+        }
+        var arguments = Arguments(sqlite: sqlite)
+        try bind(&arguments)
+        if let failure = arguments.failure { throw error(failure) }
+        while true {
+            switch sqlite3_step(sqlite) {
+            case SQLITE_ROW: try read(ResultRow(sqlite: sqlite))
+            case SQLITE_DONE: return
+            case let code: throw error(code)
+            }
+        }
+    }
+
     private func run<T>(_ bind: (inout Arguments) throws -> Void, row: (SQLiteStatement) throws -> T) throws -> T? {
         let sqlite = statement.sqliteStatement
         defer {
@@ -161,6 +180,7 @@ struct WriteStatement {
 
         func string(_ column: CInt) -> String? {
             guard !isNull(column), let text = sqlite3_column_text(sqlite, column) else { return nil }
+            // Up to the first U+0000, as GRDB reads text.
             return String(cString: text)
         }
 

@@ -5,6 +5,8 @@ import Foundation
 /// meantime, in which case the object is normalised after all (``snapshot()``).
 public struct UnchangedStream: Sendable {
     public let jobUID: String
+    /// The history's key for the stream (`streams.stream_id`), as the run began.
+    public let streamID: Int64
     public let servedDigest: String
     /// `updated_at` as served (masked like every stored string), when it was a string.
     public let serverUpdatedAt: String?
@@ -18,14 +20,26 @@ public struct UnchangedStream: Sendable {
     }
 }
 
+/// What the history holds of a present stream served before: the ``ServedDigest`` of the object
+/// it was last served as (`streams.served_digest`) and the stream's key there.
+public struct StoredDigest: Sendable, Equatable {
+    public let digest: String
+    public let streamID: Int64
+
+    public init(digest: String, streamID: Int64) {
+        self.digest = digest
+        self.streamID = streamID
+    }
+}
+
 /// Sorts served objects into those known unchanged by their digest and those to normalise.
 public struct ServedDigestFilter: Sendable {
-    /// `streams.served_digest` of every present stream, by job_uid, as the run began.
-    let stored: [String: String]
+    /// What the history held of every present stream with a digest, by job_uid, as the run began.
+    let stored: [String: StoredDigest]
     public let masking: CredentialMask?
     let digester: ServedDigest.Digester
 
-    public init(stored: [String: String], masking: CredentialMask?) {
+    public init(stored: [String: StoredDigest], masking: CredentialMask?) {
         self.stored = stored
         self.masking = masking
         self.digester = ServedDigest.Digester(masking: masking)
@@ -47,14 +61,14 @@ public struct ServedDigestFilter: Sendable {
         let digest = digester.digest(item, updatedAt: known[1])
         guard let uid = known[0]?.string.flatMap(JobUID.normalized),
             expectedJobUID == nil || expectedJobUID == uid,
-            stored[uid] == digest
+            let storedStream = stored[uid], storedStream.digest == digest
         else {
             return .normalised(Self.normalise(item, expectedJobUID: expectedJobUID, masking: masking, servedDigest: digest))
         }
         let updatedAt = known[1]?.string.map { masking?.mask($0) ?? $0 }
         return .unchanged(
             UnchangedStream(
-                jobUID: uid, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
+                jobUID: uid, streamID: storedStream.streamID, servedDigest: digest, serverUpdatedAt: updatedAt, item: item,
                 expectedJobUID: expectedJobUID, masking: masking))
     }
 
