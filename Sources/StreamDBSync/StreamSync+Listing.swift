@@ -13,19 +13,32 @@ extension StreamSync {
     }
 
     /// Follows the list route page by page, storing each page as it arrives while the next one is
-    /// fetched.
-    func syncListing(_ state: RunState, _ pipeline: WritePipeline, _ filter: ServedDigestFilter) async throws -> ListingResult {
+    /// fetched. Until the stored digests are read, pages are fetched ahead (at most
+    /// ``lookahead``) and stored once they are.
+    func syncListing(_ state: RunState, _ pipeline: WritePipeline, _ filter: PendingFilter) async throws -> ListingResult {
         var result = ListingResult(listing: .complete)
         // Every page URL requested so far: a `next` pointing back to one is a loop.
         var requested: Set<String> = [api.configuration.listURL]
         var pending: Task<StreamsAPI.ListAnswer, any Error>? = Task { [api] in try await api.listPage(nil) }
         var pageIndex = 0
+        // Pages fetched and not stored yet, with the listing's count of streams as each said it.
+        var fetched: [(items: [JSONOutline.Value], count: Int?)] = []
+        func storeFetched() async throws {
+            guard !fetched.isEmpty else { return }
+            let ready = try await filter.value
+            for page in fetched {
+                result.needDetails += try await storeItems(page.items, ready, pipeline)
+                onProgress(SyncProgress(done: state.counts.seen, total: page.count, phase: .listing))
+            }
+            fetched.removeAll()
+        }
         while let task = pending {
             pending = nil
             let answer: StreamsAPI.ListAnswer
             do {
                 answer = try await task.value
             } catch let error as APIError {
+                try await storeFetched()
                 if case .unauthorized = error.reason { throw error }
                 state.addFailure()
                 let message = "listing page \(pageIndex + 1): \(error.message)"
@@ -40,6 +53,7 @@ extension StreamSync {
             }
             switch answer {
             case .unavailable(let status):
+                try await storeFetched()
                 logger.info("the server has no list route (HTTP \(status)); syncing known and named streams")
                 result.listing = .unavailable
                 return result
@@ -58,12 +72,17 @@ extension StreamSync {
                         result.listing = .incomplete
                     }
                 }
-                result.needDetails += try await storeItems(items, filter, pipeline)
-                onProgress(SyncProgress(done: state.counts.seen, total: count, phase: .listing))
+                fetched.append((items, count))
+                if pending != nil, fetched.count < Self.lookahead, !filter.isReady { continue }
+                try await storeFetched()
             }
         }
         return result
     }
+
+    /// Listing pages fetched ahead at most while the stored digests are read: about what ten
+    /// thousand streams' digests take to read, and a few MB of pages.
+    static let lookahead = 8
 
     /// `next` as served, but on the configured scheme, host and port: a server behind a proxy
     /// often builds `next` with its internal name, and the token must not go anywhere else.

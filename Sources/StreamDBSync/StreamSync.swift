@@ -49,8 +49,11 @@ public final class StreamSync: Sendable {
         let pipeline = WritePipeline(
             store: store, state: state, batchSize: max(1, options.batchSize), now: { Timestamp.format(clock()) })
         // Streams served exactly as last time are recognised by their digest and not normalised.
-        let filter = ServedDigestFilter(
-            stored: try await store.servedDigests(sourceID: source.id), masking: options.masking)
+        // The digests are read while the first listing pages are fetched.
+        let (store, masking) = (self.store, options.masking)
+        let filter = PendingFilter {
+            ServedDigestFilter(stored: try await store.servedDigests(sourceID: source.id), masking: masking)
+        }
         var fetched: Fetched
         do {
             fetched = try await fetch(options, state, pipeline, filter)
@@ -61,6 +64,9 @@ public final class StreamSync: Sendable {
             try await store.recordError(Self.entry(error, jobUID: nil), runID: runID)
             fetched = Fetched(listing: options.useList ? .incomplete : .skipped, failure: error.message)
         }
+        // Read by now unless the listing failed at once; a database that could not be read fails
+        // the run here as it would have before the first request.
+        _ = try await filter.value
         let (outcome, message) = try await judge(fetched, state)
         var tally = state.counts
         tally.replaced = try await store.detectReplacements(runID: runID)
@@ -75,7 +81,7 @@ public final class StreamSync: Sendable {
     /// The listing, then the details of every stream it did not serve whole, of the named ones and
     /// of the known ones it left out.
     private func fetch(
-        _ options: SyncOptions, _ state: RunState, _ pipeline: WritePipeline, _ filter: ServedDigestFilter
+        _ options: SyncOptions, _ state: RunState, _ pipeline: WritePipeline, _ filter: PendingFilter
     ) async throws -> Fetched {
         var fetched = Fetched(listing: options.useList ? .complete : .skipped)
         var detailTargets: [String] = []
@@ -99,7 +105,7 @@ public final class StreamSync: Sendable {
                 "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
             return fetched
         }
-        try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), filter, state, pipeline)
+        try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), try await filter.value, state, pipeline)
         try await pipeline.flush()
         return fetched
     }

@@ -28,6 +28,9 @@ public struct SimulatorOptions: Sendable {
     /// Serve these bytes, exactly as given, as the detail answer (200, JSON) of these job_uids
     /// instead of the fleet's: hostile payloads, for tests.
     public var detailBodies: [String: [UInt8]] = [:]
+    /// List pages (1 is the first) answered with a 500 error page every time, for tests of a
+    /// listing that fails part way.
+    public var failingListPages: Set<Int> = []
 
     public init() {}
 }
@@ -316,6 +319,7 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
             return Answer(status: .ok, body: "[" + all.items.map(item).joined(separator: ", ") + "]")
         }
         let page = Int(query["page"] ?? "1") ?? 0
+        if options.failingListPages.contains(page) { return htmlError(500) }
         let size = options.pageSize
         let result = shared.fleet.page(offset: max(0, (page - 1) * size), count: size)
         let pages = max(1, (result.total + size - 1) / size)

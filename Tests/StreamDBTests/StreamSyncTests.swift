@@ -71,6 +71,55 @@ struct StreamSyncTests {
         }
     }
 
+    @Test(
+        "Listing pages fetched ahead while the stored digests are read are each stored once, in order, also when a later page fails"
+    )
+    func pagesFetchedAhead() async throws {
+        // Many short pages against thousands of stored digests: pages that arrive before the
+        // digests are read wait for them (at most eight at a time) instead of the fetching.
+        var options = SimulatorOptions()
+        options.pageSize = 10
+        try await withHarness(streams: 3_000, seed: 5, options: options) { h in
+            try await h.sync()
+            let live = h.fleet.liveStreams
+            for stream in live.enumerated().filter({ $0.offset % 7 == 0 }).map(\.element) {
+                h.fleet.setStatus(stream.jobUID, stream.status == 6 ? 11 : 6)
+            }
+            let report = try await h.sync()
+            #expect(report.outcome == .ok && report.listing == .complete)
+            #expect(report.counts.seen == 3_000)
+            #expect(report.counts.changed == (3_000 + 6) / 7 && report.counts.unchanged == 3_000 - (3_000 + 6) / 7)
+            #expect(try h.count("SELECT count(*) FROM streams WHERE last_seen_run_id = ?", [report.runID]) == 3_000)
+            #expect(try h.count("SELECT count(*) FROM versions WHERE sync_run_id = ?", [report.runID]) == report.counts.changed)
+
+            // A page that fails ends the listing; every page before it was stored by the listing,
+            // also any still waiting for the digests then. Whether one was waiting depends on how
+            // the reading and the fetching interleave (with 3,000 digests in a debug build the
+            // reading is usually done first; with 10,000 in a release build pages do wait); what
+            // is checked here holds either way.
+            h.server.setOptions { $0.failingListPages = [3] }
+            let requestsBefore = h.server.requestCount
+            let failing = try await h.sync { $0.maxAttempts = 1 }
+            let requests = h.server.requestCount - requestsBefore
+            h.server.setOptions { $0.failingListPages = [] }
+            #expect(failing.outcome == .partial && failing.listing == .incomplete)
+            let page = 3
+            #expect(
+                try h.count(
+                    "SELECT count(*) FROM sync_errors WHERE sync_run_id = ? AND message LIKE 'listing page 3: %'", [failing.runID])
+                    == 1)
+            let listed = live.prefix((page - 1) * 10).map(\.jobUID)
+            let unseen = try h.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT job_uid FROM streams WHERE last_seen_run_id IS NOT ?", arguments: [failing.runID])
+            }
+            #expect(Set(listed).isDisjoint(with: unseen))
+            // Seen by the listing, not fetched again: one request per page read and the failing
+            // one, one detail request for each stream after them.
+            #expect(requests == page + (3_000 - listed.count))
+        }
+    }
+
     @Test("A stream served as last time is known by its served digest; a stale or missing digest only costs the full comparison")
     func servedDigestShortcut() async throws {
         try await withHarness { h in
