@@ -13,8 +13,8 @@ extension StreamSync {
     }
 
     /// Follows the list route page by page, storing each page as it arrives while the next one is
-    /// fetched. Until the stored digests are read, pages are fetched ahead (at most
-    /// ``lookahead``) and stored once they are.
+    /// fetched. Until the stored digests are read, pages are fetched ahead (up to
+    /// ``lookaheadBytes`` of items) and stored once they are.
     func syncListing(_ state: RunState, _ pipeline: WritePipeline, _ filter: PendingFilter) async throws -> ListingResult {
         var result = ListingResult(listing: .complete)
         // Every page URL requested so far: a `next` pointing back to one is a loop.
@@ -23,8 +23,10 @@ extension StreamSync {
         var pageIndex = 0
         // Pages fetched and not stored yet, with the listing's count of streams as each said it.
         var fetched: [(items: [JSONOutline.Value], count: Int?)] = []
+        var fetchedBytes = 0
         func storeFetched() async throws {
             guard !fetched.isEmpty else { return }
+            fetchedBytes = 0
             let ready = try await filter.value
             for page in fetched {
                 result.needDetails += try await storeItems(page.items, ready, pipeline)
@@ -73,16 +75,18 @@ extension StreamSync {
                     }
                 }
                 fetched.append((items, count))
-                if pending != nil, fetched.count < Self.lookahead, !filter.isReady { continue }
+                fetchedBytes += items.reduce(0) { $0 + $1.byteRange.count }
+                if pending != nil, fetchedBytes < Self.lookaheadBytes, !filter.isReady { continue }
                 try await storeFetched()
             }
         }
         return result
     }
 
-    /// Listing pages fetched ahead at most while the stored digests are read: about what ten
-    /// thousand streams' digests take to read, and a few MB of pages.
-    static let lookahead = 8
+    /// The most of listing items fetched ahead while the stored digests are read: about 80 pages
+    /// of 100 streams, which take about as long to fetch as 50,000 streams' digests take to read
+    /// (10,000 digests take the time of 5-6 pages), whatever the server's page size.
+    static let lookaheadBytes = 16 << 20
 
     /// `next` as served, but on the configured scheme, host and port: a server behind a proxy
     /// often builds `next` with its internal name, and the token must not go anywhere else.

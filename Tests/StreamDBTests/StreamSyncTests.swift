@@ -76,7 +76,7 @@ struct StreamSyncTests {
     )
     func pagesFetchedAhead() async throws {
         // Many short pages against thousands of stored digests: pages that arrive before the
-        // digests are read wait for them (at most eight at a time) instead of the fetching.
+        // digests are read wait for them (up to 16 MiB of items) instead of the fetching.
         var options = SimulatorOptions()
         options.pageSize = 10
         try await withHarness(streams: 3_000, seed: 5, options: options) { h in
