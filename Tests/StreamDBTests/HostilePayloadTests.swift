@@ -195,6 +195,9 @@ struct HostilePayloadTests {
             }
             // The database is whole, and once the server serves good bodies again the mirror completes.
             #expect(try h.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
+            // Every stored document is JSON to SQLite too (no CHECK says so since migration 0012).
+            #expect(try h.count("SELECT count(*) FROM documents WHERE json IS NOT NULL AND NOT json_valid(json)") == 0)
+            #expect(try h.count("SELECT count(*) FROM documents WHERE json IS NOT NULL") > entries.count)
             #expect(try h.count(TestHarness.missingCurrentVersionsSQL) == 0)
             h.server.setOptions { $0.detailBodies = [:] }
             #expect(try await h.sync().outcome == .ok)
