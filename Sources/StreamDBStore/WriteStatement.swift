@@ -46,24 +46,41 @@ struct WriteStatement {
 
     /// Binds the arguments and reads every row with `read`, in order.
     func forEachRow(binding bind: (inout Arguments) throws -> Void, _ read: (ResultRow) throws -> Void) throws {
-        let sqlite = statement.sqliteStatement
-        defer {
-            sqlite3_reset(sqlite)
-            sqlite3_clear_bindings(sqlite)
-        }
-        var arguments = Arguments(sqlite: sqlite)
-        try bind(&arguments)
-        if let failure = arguments.failure { throw error(failure) }
-        while true {
-            switch sqlite3_step(sqlite) {
-            case SQLITE_ROW: try read(ResultRow(sqlite: sqlite))
-            case SQLITE_DONE: return
-            case let code: throw error(code)
+        try bound(bind) { sqlite in
+            while true {
+                switch sqlite3_step(sqlite) {
+                case SQLITE_ROW: try read(ResultRow(sqlite: sqlite))
+                case SQLITE_DONE: return
+                case let code: throw error(code)
+                }
             }
         }
     }
 
     private func run<T>(_ bind: (inout Arguments) throws -> Void, row: (SQLiteStatement) throws -> T) throws -> T? {
+        try bound(bind) { sqlite in
+            switch sqlite3_step(sqlite) {
+            case SQLITE_DONE:
+                return nil
+            case SQLITE_ROW:
+                let value = try row(sqlite)
+                // The rest of the rows, for a statement whose steps have effects (RETURNING).
+                while true {
+                    switch sqlite3_step(sqlite) {
+                    case SQLITE_ROW: continue
+                    case SQLITE_DONE: return value
+                    case let code: throw error(code)
+                    }
+                }
+            case let code:
+                throw error(code)
+            }
+        }
+    }
+
+    /// Binds the arguments and runs `body` on the statement, which is reset and its bindings
+    /// cleared afterwards, whatever `body` did.
+    private func bound<T>(_ bind: (inout Arguments) throws -> Void, _ body: (SQLiteStatement) throws -> T) throws -> T {
         let sqlite = statement.sqliteStatement
         defer {
             sqlite3_reset(sqlite)
@@ -72,22 +89,7 @@ struct WriteStatement {
         var arguments = Arguments(sqlite: sqlite)
         try bind(&arguments)
         if let failure = arguments.failure { throw error(failure) }
-        switch sqlite3_step(sqlite) {
-        case SQLITE_DONE:
-            return nil
-        case SQLITE_ROW:
-            let value = try row(sqlite)
-            // The rest of the rows, for a statement whose steps have effects (RETURNING).
-            while true {
-                switch sqlite3_step(sqlite) {
-                case SQLITE_ROW: continue
-                case SQLITE_DONE: return value
-                case let code: throw error(code)
-                }
-            }
-        case let code:
-            throw error(code)
-        }
+        return try body(sqlite)
     }
 
     private func error(_ code: CInt) -> DatabaseError {
