@@ -63,6 +63,11 @@ public final class StreamSync: Sendable {
             try await pipeline.flush()
             try await store.recordError(Self.entry(error, jobUID: nil), runID: runID)
             fetched = Fetched(listing: options.useList ? .incomplete : .skipped, failure: error.message)
+        } catch {
+            // The database failed (full disk, I/O): the run ends here, after the digests' read,
+            // so that nothing of this run uses the store once the caller closes it.
+            _ = try? await filter.value
+            throw error
         }
         // Read by now unless the listing failed at once; a database that could not be read fails
         // the run here as it would have before the first request.
