@@ -398,8 +398,9 @@ extension HistoryStore {
     ///
     /// Read on the writer's connection, which holds the sync lock's database to itself: the pages
     /// of `streams` read here are then in the cache the run's updates of the same rows find them
-    /// in. The rows are read straight from SQLite, and the dictionary is sized once (ten thousand
-    /// streams took 11 ms through GRDB's rows and a growing dictionary, bench/ANALYSIS.md).
+    /// in. Ten thousand streams take about 11 ms, nearly all of it SQLite reading the rows (reading
+    /// them straight from SQLite into a dictionary sized once did not shorten it), so a sync does
+    /// not wait for it: see `PendingFilter` (bench/ANALYSIS.md).
     public func servedDigests(sourceID: Int64) async throws -> [String: StoredDigest] {
         try await write { db in
             let present = try WriteStatement(
