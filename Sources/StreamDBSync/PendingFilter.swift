@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Reading them (every present stream's `served_digest`, ten thousand in about 10 ms) takes as
 /// long as fetching several listing pages, so the listing fetches ahead while they are read
-/// instead of waiting for them before its first request.
+/// instead of waiting for them before its first request, and a sync without the listing has its
+/// first detail requests on their way.
 final class PendingFilter: Sendable {
     private let done = Atomic(false)
     private let task = Mutex<Task<ServedDigestFilter, any Error>?>(nil)

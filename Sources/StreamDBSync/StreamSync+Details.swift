@@ -8,7 +8,7 @@ extension StreamSync {
     /// when the server stopped answering (many connection failures or timeouts in a row), so that
     /// a dead server does not cost every remaining stream's retries.
     func fetchDetails(
-        _ uids: [String], concurrency: Int, _ filter: ServedDigestFilter, _ state: RunState, _ pipeline: WritePipeline
+        _ uids: [String], concurrency: Int, _ filter: PendingFilter, _ state: RunState, _ pipeline: WritePipeline
     ) async throws {
         guard !uids.isEmpty else { return }
         let api = self.api
@@ -52,13 +52,15 @@ extension StreamSync {
         }
     }
 
-    /// One detail request, as an observation; refused credentials are thrown (they end the run).
-    private static func detail(_ uid: String, api: StreamsAPI, filter: ServedDigestFilter) async throws -> StreamObservation {
+    /// One detail request, as an observation; refused credentials are thrown (they end the run),
+    /// and so is a failure to read the stored digests, which the answer waits for (the first
+    /// requests are on their way while they are read).
+    private static func detail(_ uid: String, api: StreamsAPI, filter: PendingFilter) async throws -> StreamObservation {
         let url = api.configuration.detailURL(uid)
         do {
             switch try await api.detail(uid) {
             case .found(let body):
-                return filter.classify(body, expectedJobUID: uid).observation(url: url)
+                return try await filter.value.classify(body, expectedJobUID: uid).observation(url: url)
             case .notFound:
                 return .notFound(jobUID: uid, url: url)
             }

@@ -48,15 +48,18 @@ public final class StreamSync: Sendable {
         let clock = self.clock
         let pipeline = WritePipeline(
             store: store, state: state, batchSize: max(1, options.batchSize), now: { Timestamp.format(clock()) })
+        // A sync without the listing asks for the streams it knows: their uids are read first, so
+        // that the requests can start before the digests below are read.
+        let known = options.useList ? nil : try await store.presentStreamsNotSeen(in: runID, sourceID: source.id)
         // Streams served exactly as last time are recognised by their digest and not normalised.
-        // The digests are read while the first listing pages are fetched.
+        // The digests are read while the first listing pages (or detail requests) are fetched.
         let (store, masking) = (self.store, options.masking)
         let filter = PendingFilter {
             ServedDigestFilter(stored: try await store.servedDigests(sourceID: source.id), masking: masking)
         }
         var fetched: Fetched
         do {
-            fetched = try await fetch(options, state, pipeline, filter)
+            fetched = try await fetch(options, state, pipeline, filter, known: known)
         } catch let error as APIError {
             // Credentials refused: nothing more can succeed in this run. What was fetched before
             // is stored.
@@ -84,9 +87,9 @@ public final class StreamSync: Sendable {
     }
 
     /// The listing, then the details of every stream it did not serve whole, of the named ones and
-    /// of the known ones it left out.
+    /// of the known ones it left out (`known`: read already, when there is no listing).
     private func fetch(
-        _ options: SyncOptions, _ state: RunState, _ pipeline: WritePipeline, _ filter: PendingFilter
+        _ options: SyncOptions, _ state: RunState, _ pipeline: WritePipeline, _ filter: PendingFilter, known: [String]?
     ) async throws -> Fetched {
         var fetched = Fetched(listing: options.useList ? .complete : .skipped)
         var detailTargets: [String] = []
@@ -102,7 +105,11 @@ public final class StreamSync: Sendable {
             }
         }
         detailTargets += try await namedTargets(options.jobUIDs, state)
-        detailTargets += try await store.presentStreamsNotSeen(in: state.runID, sourceID: state.sourceID)
+        if let known {
+            detailTargets += known
+        } else {
+            detailTargets += try await store.presentStreamsNotSeen(in: state.runID, sourceID: state.sourceID)
+        }
         var unique = Set<String>()
         detailTargets = detailTargets.filter { unique.insert($0).inserted }
         if fetched.listing == .unavailable && detailTargets.isEmpty && state.counts.seen == 0 && state.failures == 0 {
@@ -110,7 +117,7 @@ public final class StreamSync: Sendable {
                 "the server has no list route and no streams are known: name them with --job-uid or --jobs-file."
             return fetched
         }
-        try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), try await filter.value, state, pipeline)
+        try await fetchDetails(detailTargets, concurrency: max(1, options.concurrency), filter, state, pipeline)
         try await pipeline.flush()
         return fetched
     }

@@ -31,6 +31,10 @@ public struct SimulatorOptions: Sendable {
     /// List pages (1 is the first) answered with a 500 error page every time, for tests of a
     /// listing that fails part way.
     public var failingListPages: Set<Int> = []
+    /// Keep the job_uid of every detail request, in the order they arrived (see
+    /// ``SimulatorServer/detailRequests``), for tests of the order a sync asks in. Off by default:
+    /// a long-running simulator would keep them all.
+    public var recordDetailRequests = false
 
     public init() {}
 }
@@ -60,6 +64,10 @@ public final class SimulatorServer: Sendable {
     /// the faults they ask for really happened.
     public var injectedFaults: [FaultPlan.Fault: Int] { shared.injected.withLockedValue { $0 } }
 
+    /// The job_uids of the detail requests so far, in the order they arrived, as sent; empty unless
+    /// ``SimulatorOptions/recordDetailRequests`` is on.
+    public var detailRequests: [String] { shared.detailLog.withLockedValue { $0 } }
+
     /// Changes the injected faults while the server runs.
     public func setFaults(_ faults: FaultPlan) { shared.options.withLockedValue { $0.faults = faults } }
 
@@ -73,6 +81,7 @@ public final class SimulatorServer: Sendable {
         let options: NIOLockedValueBox<SimulatorOptions>
         let random: NIOLockedValueBox<SimRandom>
         let requests = NIOLockedValueBox(0)
+        let detailLog = NIOLockedValueBox([String]())
         let injected = NIOLockedValueBox([FaultPlan.Fault: Int]())
         let logger: Logger
 
@@ -295,6 +304,7 @@ private final class RequestHandler: ChannelInboundHandler, Sendable {
         }
         guard parts.count == 3 else { return htmlError(404) }
         let uid = String(parts[2])
+        if options.recordDetailRequests { shared.detailLog.withLockedValue { $0.append(uid) } }
         guard UUID(uuidString: uid) != nil else {
             return Answer(status: .notFound, body: "{\"detail\": \"Not found.\"}")
         }

@@ -414,6 +414,27 @@ struct StreamSyncTests {
         }
     }
 
+    @Test("--no-list asks for the known streams in the order of their rows, and records each as served before")
+    func noListOrder() async throws {
+        var simulator = SimulatorOptions()
+        simulator.recordDetailRequests = true
+        try await withHarness(streams: 60, options: simulator) { h in
+            #expect(try await h.sync().counts.new == 60)
+            let rowOrder = try h.read { db in try String.fetchAll(db, sql: "SELECT job_uid FROM streams ORDER BY stream_id") }
+            // The fleet's uids are random, so their order is not the rows' order: the test can fail.
+            #expect(rowOrder != rowOrder.sorted())
+            var options = SyncOptions()
+            options.useList = false
+            options.concurrency = 1
+            let report = try await h.sync(options)
+            #expect(report.outcome == .ok)
+            #expect(report.counts.unchanged == 60)
+            #expect(h.server.detailRequests == rowOrder)
+            #expect(try h.count("SELECT count(*) FROM versions") == 60)
+            #expect(try h.count("SELECT count(*) FROM streams WHERE last_seen_run_id = ?", [report.runID]) == 60)
+        }
+    }
+
     @Test("Auth: a token is sent; a missing or wrong one fails the run with a sentence about credentials")
     func authentication() async throws {
         var options = SimulatorOptions()
