@@ -26,7 +26,8 @@ final class WritePipeline: @unchecked Sendable {
     private var inFlight: Task<Void, any Error>?
     /// Whether ``inFlight`` is still writing: set before it starts, cleared by it when it ends.
     private let writing = Atomic(false)
-    private let batchSize: Int
+    /// Observations written in one transaction (the last may have fewer).
+    let batchSize: Int
     /// Observations written at once by an idle writer: the usual listing page. Fewer, and the
     /// detail requests (one observation each) would cost a transaction every few streams.
     private var earlyBatch: Int { min(batchSize, 100) }

@@ -435,6 +435,60 @@ struct StreamSyncTests {
         }
     }
 
+    @Test(
+        "Detail answers that arrive while a batch is handed to the writer are each stored once, batches smaller than the requests in flight"
+    )
+    func detailsWhileWriting() async throws {
+        try await withHarness(streams: 120) { h in
+            var options = SyncOptions()
+            options.useList = false
+            options.concurrency = 16
+            options.batchSize = 3
+            options.jobUIDs = h.fleet.liveStreams.map(\.jobUID)
+            let report = try await h.sync(options)
+            #expect(report.outcome == .ok)
+            #expect(report.counts.new == 120 && report.counts.seen == 120)
+            #expect(try h.count("SELECT count(*) FROM versions") == 120)
+            #expect(try h.count("SELECT count(DISTINCT stream_id) FROM versions") == 120)
+            #expect(try h.count("SELECT count(*) FROM sync_errors") == 0)
+            // And again, every stream unchanged: the digests' shortcut through the same path.
+            let again = try await h.sync(options)
+            #expect(again.counts.unchanged == 120)
+            #expect(try h.count("SELECT count(*) FROM versions") == 120)
+        }
+    }
+
+    @Test("Detail requests stop after 2 x concurrency + 10 in a row time out: the rest are not asked for, and the run says how many")
+    func detailsGiveUp() async throws {
+        // Accepts every connection and never answers.
+        let silent = try await PingRecorder(answering: false)
+        let base = try #require(URL(string: silent.baseURL))
+        try await withHarness { h in
+            var options = SyncOptions()
+            options.useList = false
+            options.concurrency = 2
+            options.jobUIDs = (0..<40).map { _ in UUID().uuidString.lowercased() }
+            let report = try await h.sync(options) {
+                $0.baseURL = base
+                $0.timeout = 0.2
+                $0.maxAttempts = 1
+            }
+            #expect(report.outcome == .failed)
+            let messages = try h.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT message FROM sync_errors WHERE sync_run_id = ? AND job_uid IS NULL", arguments: [report.runID])
+            }
+            #expect(
+                messages.contains(
+                    "gave up after 14 detail requests in a row failed to connect or timed out; 26 streams were not requested."),
+                "\(messages)")
+            #expect(try h.count("SELECT count(*) FROM sync_errors WHERE sync_run_id = ? AND kind = 'timeout'", [report.runID]) == 14)
+            // The requests in flight when it gave up were cancelled, and no other was made.
+            #expect(silent.pings.count >= 14 && silent.pings.count <= 16, "\(silent.pings.count) requests")
+        }
+        await silent.stop()
+    }
+
     @Test("Auth: a token is sent; a missing or wrong one fails the run with a sentence about credentials")
     func authentication() async throws {
         var options = SimulatorOptions()
