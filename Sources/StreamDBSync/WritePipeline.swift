@@ -15,8 +15,10 @@ import Synchronization
 /// again cost more than they save (a first sync written early was 1.02-1.04x), so they wait for a
 /// full batch.
 final class WritePipeline: @unchecked Sendable {
-    // Safe: only the run's own task calls add and flush (never concurrently); the write task
-    // touches only its own copy of a batch and the locked RunState.
+    // Safe: add and flush have one caller at a time, never two at once: the run's own task, or
+    // the detail fetch's DetailResults, which lets one of its calls add at a time and returns
+    // before the run's task flushes; the write task touches only its own copy of a batch and the
+    // locked RunState.
     private let store: HistoryStore
     private let state: RunState
     private let now: @Sendable () -> String
