@@ -10,9 +10,9 @@ extension StreamSync {
     /// a dead server does not cost every remaining stream's retries.
     ///
     /// `concurrency` workers each ask for the next uid once their answer is in, and hand it to one
-    /// ``DetailResults``: a task per request, each answer woken back to the run's task to be
-    /// counted and to start the next, cost 0.94x wall and 0.93x CPU of a detail-only sync of 2,000
-    /// against this (bench/ANALYSIS.md).
+    /// ``DetailResults``. A task per request, each answer woken back to the run's task to be
+    /// counted and to start the next, took longer: this is 0.95x wall and CPU of it on a
+    /// detail-only sync of 2,000 (bench/ANALYSIS.md).
     func fetchDetails(
         _ uids: [String], concurrency: Int, _ filter: PendingFilter, _ state: RunState, _ pipeline: WritePipeline
     ) async throws {
@@ -100,6 +100,8 @@ private actor DetailResults {
     private var done = 0
     private var consecutiveConnectionFailures = 0
     private var adding = false
+    /// What the pipeline threw: the answers after it are not handed on (the run ends with it).
+    private var failure: (any Error)?
     private var arrived: [StreamObservation] = []
     /// Workers waiting for `arrived` to be taken.
     private var waiting: [CheckedContinuation<Void, Never>] = []
@@ -112,6 +114,7 @@ private actor DetailResults {
     }
 
     func add(_ observation: StreamObservation) async throws {
+        if let failure { throw failure }
         if consecutiveConnectionFailures >= giveUpAfter {
             throw GaveUp(failures: consecutiveConnectionFailures, done: done)
         }
@@ -136,7 +139,12 @@ private actor DetailResults {
                 let batch = arrived
                 arrived = []
                 resumeWaiting()
-                try await pipeline.add(batch)
+                do {
+                    try await pipeline.add(batch)
+                } catch {
+                    failure = error
+                    throw error
+                }
             }
         }
         if done % 100 == 0 {
