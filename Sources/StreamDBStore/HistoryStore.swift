@@ -15,10 +15,16 @@ public final class HistoryStore: Sendable {
     public let checkedAt: String?
     /// Whether opening this store read the whole file for damage (`PRAGMA quick_check`).
     public let checkedThisRun: Bool
+    /// For a store opened for writing: the checkpoints of its log, off the writer's thread.
+    private let checkpoint: BackgroundCheckpoint?
 
-    private init(path: String, database: any DatabaseWriter, checkedAt: String? = nil, checkedThisRun: Bool = false) {
+    private init(
+        path: String, database: any DatabaseWriter, checkpoint: BackgroundCheckpoint? = nil, checkedAt: String? = nil,
+        checkedThisRun: Bool = false
+    ) {
         self.path = path
         self.database = database
+        self.checkpoint = checkpoint
         self.checkedAt = checkedAt
         self.checkedThisRun = checkedThisRun
     }
@@ -65,13 +71,15 @@ public final class HistoryStore: Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool: DatabasePool
+        let checkpoint = BackgroundCheckpoint(path: path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try migrator.migrate(pool)
+            pool.writeWithoutTransaction { db in checkpoint.install(on: db) }
         } catch {
             throw Self.translate(error, path: path)
         }
-        return HistoryStore(path: path, database: pool, checkedAt: checkedAt, checkedThisRun: checkedThisRun)
+        return HistoryStore(path: path, database: pool, checkpoint: checkpoint, checkedAt: checkedAt, checkedThisRun: checkedThisRun)
     }
 
     /// Removes the database at `path` and every file kept beside it (SQLite's log, its index and a
@@ -89,6 +97,7 @@ public final class HistoryStore: Sendable {
     public func closeAsCopy() throws {
         guard let pool = database as? DatabasePool else { return }
         do {
+            try stopBackgroundCheckpoints(pool)
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
                 try db.execute(sql: "PRAGMA journal_mode = DELETE")
@@ -108,12 +117,24 @@ public final class HistoryStore: Sendable {
         do {
             // Everything into the main file and the log emptied: the marker then describes the
             // whole database, and a copy of the file alone is a complete backup.
+            try stopBackgroundCheckpoints(pool)
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try pool.close()
         } catch {
             throw Self.translate(error, path: path)
         }
         IntegrityMarker.write(checkedAt: checkedAt, for: path)
+    }
+
+    /// How many times the store's log has been copied into the file beside the writer (see
+    /// `BackgroundCheckpoint`): what the tests see of it.
+    public var backgroundCheckpoints: Int { checkpoint?.completed ?? 0 }
+
+    /// Puts SQLite's own checkpoints back on the writer and waits for a background one under way,
+    /// before a checkpoint of the whole log (which would wait for it).
+    private func stopBackgroundCheckpoints(_ pool: DatabasePool) throws {
+        guard let checkpoint else { return }
+        pool.writeWithoutTransaction { db in checkpoint.uninstall(from: db) }
     }
 
     /// Refuses a file that must not be written, through a read-only connection. Returns when the

@@ -51,6 +51,47 @@ struct BatchWriteTests {
     }
 
     @Test(
+        "A store copies its log into the file on a connection of its own once the log passes 1,000 pages, and closes with every row and an empty log"
+    )
+    func logCopiedBesideTheWriter() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "streamdb-checkpoint-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appending(path: "h.sqlite").path()
+        let fleet = Fleet(size: 1200, seed: 31)
+        let store = try HistoryStore.openForWriting(path: path)
+        let source = try await store.resolveSource(name: "checkpoint", url: "http://checkpoint.invalid")
+        let run = try await store.beginRun(source: source, startedAt: Timestamp.format(Date()))
+        let snapshots = try fleet.liveStreams.map { try StreamSnapshot(item: JSONValue.parse($0.json)) }
+        // About 4 KiB of pages a new stream: three batches of 400 take the log past 1,000 pages.
+        for start in stride(from: 0, to: snapshots.count, by: 400) {
+            let batch = snapshots[start..<min(start + 400, snapshots.count)].map { StreamObservation.served(.success($0), url: "c") }
+            let outcome = try await store.writeBatch(batch, observedAt: Timestamp.format(Date()), runID: run, sourceID: source.id)
+            #expect(outcome.counts.new == batch.count && outcome.failures == 0)
+        }
+        // The writer's commits do not checkpoint (its WAL hook only reports the log's length):
+        // the pages reach the file through the store's own checkpointing connection.
+        let deadline = Date().addingTimeInterval(20)
+        while store.backgroundCheckpoints == 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(store.backgroundCheckpoints >= 1)
+        let fileSize = { (name: String) in (try? FileManager.default.attributesOfItem(atPath: name)[.size] as? Int) ?? 0 }
+        #expect(fileSize(path) > 1000 * 4096)
+
+        try store.closeAfterSync()
+        #expect(fileSize(path + "-wal") == 0)
+        let db = try DatabaseQueue(path: path)
+        let (versions, spans, check) = try await db.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM versions") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM status_spans") ?? 0,
+                try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? ""
+            )
+        }
+        #expect(versions == snapshots.count && spans == snapshots.count)
+        #expect(check == "ok")
+    }
+
+    @Test(
         "A report written to a file descriptor as it renders is byte for byte what rendering it whole gives, in every format, past the 64 KiB chunk"
     )
     func streamedOutputMatches() throws {
