@@ -284,7 +284,8 @@ struct Report {
                 add(
                     "3. unchanged resync of 10,000 <= 1.5x the page loop that parses every item, and <= 0.15 s",
                     String(format: "%.1fx (%.3f s)", ratio, unchanged.seconds),
-                    met: missed.isEmpty, far: missed.joined(separator: "; ") + (ratio <= Target.resyncOverParse ? " (the ratio is met)" : ""))
+                    met: missed.isEmpty,
+                    far: missed.joined(separator: "; ") + (ratio <= Target.resyncOverParse ? " (the ratio is met)" : ""))
             }
         }
         if let r = fullSync.first(where: { $0.streams == 50000 }) {
