@@ -272,20 +272,22 @@ struct Report {
                 "1. first sync of 10,000 streams <= 2.5x the page loop that parses every item",
                 String(format: "%.1fx (%.3f s against %.3f s)", r.seconds / r.parsedCeiling, r.seconds, r.parsedCeiling),
                 met: r.seconds / r.parsedCeiling <= Target.firstSyncOverParse,
-                far: String(format: "%.1f times the 2.5x", r.seconds / r.parsedCeiling / Target.firstSyncOverParse))
+                far: String(
+                    format: "%.1f times the %.1fx", r.seconds / r.parsedCeiling / Target.firstSyncOverParse, Target.firstSyncOverParse))
             if let unchanged = resync.first(where: { $0.streams == 10000 && $0.changedShare == 0 }) {
                 let ratio = unchanged.seconds / r.parsedCeiling
-                // Two lines: say which of them the figure crosses.
-                let missed = [
-                    ratio <= Target.resyncOverParse ? nil : String(format: "%.1f times the 1.5x", ratio / Target.resyncOverParse),
-                    unchanged.seconds <= Target.resyncSeconds
-                        ? nil : String(format: "%.1f times the 0.15 s", unchanged.seconds / Target.resyncSeconds),
-                ].compactMap { $0 }
+                // Two lines: say how far the figure is from each it crosses, and which it meets.
+                let lines = [
+                    (ratio / Target.resyncOverParse, String(format: "the %.1fx", Target.resyncOverParse)),
+                    (unchanged.seconds / Target.resyncSeconds, String(format: "the %.2f s", Target.resyncSeconds)),
+                ]
                 add(
                     "3. unchanged resync of 10,000 <= 1.5x the page loop that parses every item, and <= 0.15 s",
                     String(format: "%.1fx (%.3f s)", ratio, unchanged.seconds),
-                    met: missed.isEmpty,
-                    far: missed.joined(separator: "; ") + (ratio <= Target.resyncOverParse ? " (the ratio is met)" : ""))
+                    met: lines.allSatisfy { $0.0 <= 1 },
+                    far: lines.map { share, line in
+                        share <= 1 ? "\(line) met" : String(format: "%.1f times ", share) + line
+                    }.joined(separator: "; "))
             }
         }
         if let r = fullSync.first(where: { $0.streams == 50000 }) {
